@@ -1,0 +1,1 @@
+//! Calendar days (placeholder: being written).

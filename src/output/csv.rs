@@ -1,0 +1,1 @@
+//! CSV writer (placeholder: being written).

@@ -1,0 +1,1 @@
+//! Parquet writer (placeholder: being written).
