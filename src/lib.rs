@@ -3,9 +3,24 @@
 //! current night after night.
 //!
 //! The contract (inputs, metrics, output columns) is `METRICS.md` in the
-//! shared folder; `docs/architecture.md` draws the dataflow.
+//! shared folder; `docs/architecture.md` draws the dataflow. A run goes
+//! [`job`] (spec + flags) → [`run`] (workers read [`input`] shares, build
+//! [`dataflow`], write [`output`] parts) → published directory.
 #![deny(missing_docs)]
 
+pub mod cli;
+pub mod cluster;
+pub mod commands;
+pub mod dataflow;
 pub mod date;
+pub mod error;
 pub mod generate;
+pub mod input;
+pub mod job;
 pub mod output;
+pub mod params;
+pub mod run;
+pub mod summary;
+pub mod tables;
+
+pub use error::{Error, Result};

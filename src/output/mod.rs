@@ -2,4 +2,41 @@
 
 pub mod csv;
 pub mod parquet;
+pub mod publish;
 pub mod table;
+
+use std::path::Path;
+
+use crate::input::records::BadLine;
+use crate::job::Format;
+use table::{col, Cell, ColType, Column, Row};
+
+/// Writes one part file of a table in the job's format.
+pub fn write_table<R: Row>(path: &Path, format: Format, rows: &[R]) -> std::io::Result<()> {
+    match format {
+        Format::Csv => csv::write_csv(path, rows),
+        Format::Parquet => parquet::write_parquet(path, rows),
+    }
+}
+
+impl Row for BadLine {
+    fn columns() -> Vec<Column> {
+        vec![
+            col("file", ColType::Str),
+            col("line", ColType::I64),
+            col("reason", ColType::Str),
+        ]
+    }
+    fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>) {
+        out.extend([
+            Cell::Str(&self.file),
+            Cell::I64(self.line as i64),
+            Cell::Str(&self.reason),
+        ]);
+    }
+}
+
+/// Writes `rejects.csv`: the skipped bad lines with their reasons (always CSV).
+pub fn write_rejects(path: &Path, bad: &[BadLine]) -> crate::error::Result<()> {
+    csv::write_csv(path, bad).map_err(|e| crate::error::Error::io(path, e))
+}

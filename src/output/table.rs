@@ -83,3 +83,12 @@ impl<R: Row> Row for Change<R> {
         self.row.cells(out);
     }
 }
+
+impl<R: Row> Row for &R {
+    fn columns() -> Vec<Column> {
+        R::columns()
+    }
+    fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>) {
+        (**self).cells(out)
+    }
+}

@@ -1,0 +1,135 @@
+//! The command line: `reach run`, `reach generate`.
+//!
+//! `-h` is help here; timely's own `-h` (hostfile) is `--hostfile`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::job::{Format, Overrides};
+
+/// Friend counts, super-connectors and topical influence over large
+/// friendship graphs, with differential dataflow.
+#[derive(Debug, Parser)]
+#[command(name = "reach", version, about, long_about = None, after_help = "\
+Examples:
+  reach run jobs/quickstart.toml                      # a generated demo graph, no data needed
+  reach run --friendships edges.csv --output out/ -w 2
+  reach generate --users 1000000 --seed 7 --out data/
+
+Logs: set RUST_LOG=info (or debug) for per-stage logs on stderr.")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a job: read inputs, compute every table, publish the output directory.
+    #[command(after_help = "\
+Examples:
+  reach run jobs/quickstart.toml
+  reach run --friendships data/friendships.csv --output out/graph --workers 2
+  reach run jobs/example.toml --set super_connector_min=500 --format parquet
+  reach run job.toml --processes 2 --process 0 --hostfile cluster/hosts.txt   # on each machine, with its --process
+
+Inputs are CSV, tab- or space-separated text, optionally .gz, one file or a
+directory of part files. The output directory is replaced atomically only when
+the run succeeds; a failed run leaves the previous output untouched.")]
+    Run(RunArgs),
+    /// Write a deterministic synthetic graph (study-calibrated degrees) to files.
+    #[command(after_help = "\
+Examples:
+  reach generate --users 100000 --out data/demo
+  reach generate --users 1000000 --mean-degree 90 --seed 7 --out data/1m
+
+Writes friendships.csv (src,dst), adoptions.csv (user,topic,day) and
+planted.csv (the planted cascade seeds). The bytes depend only on the options,
+never on the machine.")]
+    Generate(GenerateArgs),
+}
+
+/// `reach run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Job file (TOML); flags below override it. See docs/jobs.md.
+    pub job: Option<PathBuf>,
+    /// Friendships: a file or a directory of part files, lines `src dst`.
+    #[arg(long, value_name = "PATH")]
+    pub friendships: Option<PathBuf>,
+    /// Adoptions: a file or a directory of part files, lines `user topic day`.
+    #[arg(long, value_name = "PATH")]
+    pub adoptions: Option<PathBuf>,
+    /// Nightly deltas: a directory with one sub-directory per night.
+    #[arg(long, value_name = "DIR")]
+    pub deltas: Option<PathBuf>,
+    /// Output directory (replaced atomically), e.g. `out/run1`.
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Table file format.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+    /// Part files per large table (default 4); fixed so that output bytes do not depend on --workers.
+    #[arg(long, value_name = "N")]
+    pub parts: Option<usize>,
+    /// Worker threads per process, e.g. `-w 2` (default 1).
+    #[arg(long, short = 'w', value_name = "N")]
+    pub workers: Option<usize>,
+    /// Override a parameter, e.g. `--set super_connector_min=500`. Names:
+    /// super_connector_min, connector_min, window_days, top_k, max_bad_lines.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub sets: Vec<String>,
+    /// Number of processes in a cluster run (each started with its own --process).
+    #[arg(long, short = 'n', value_name = "N")]
+    pub processes: Option<usize>,
+    /// This process's index, 0..N-1 (process 0 publishes the output).
+    #[arg(long, short = 'p', value_name = "I")]
+    pub process: Option<usize>,
+    /// Hostfile: one `host:port` per process, in process order.
+    #[arg(long, value_name = "FILE")]
+    pub hostfile: Option<PathBuf>,
+    /// No progress bar and no final summary line.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+impl RunArgs {
+    /// The flags that override the job file.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            friendships: self.friendships.clone(),
+            adoptions: self.adoptions.clone(),
+            deltas: self.deltas.clone(),
+            output: self.output.clone(),
+            format: self.format,
+            parts: self.parts,
+            workers: self.workers,
+            sets: self.sets.clone(),
+            processes: self.processes,
+            process: self.process,
+            hostfile: self.hostfile.clone(),
+        }
+    }
+}
+
+/// `reach generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of users (ids 0..N-1).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub users: u64,
+    /// Mean expected friend count.
+    #[arg(long, value_name = "D", default_value_t = 90.0)]
+    pub mean_degree: f64,
+    /// Random seed: the same seed gives the same bytes.
+    #[arg(long, value_name = "S", default_value_t = 7)]
+    pub seed: u64,
+    /// Directory to write into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}

@@ -1,0 +1,70 @@
+//! The library's error type: every failure a user can fix, worded so the
+//! message alone says what to fix.
+
+use std::path::Path;
+
+use crate::input::records::BadLine;
+
+/// Everything that stops a job.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file or directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: String,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// An input is unusable as a whole (empty, no files, ...).
+    #[error("{0}")]
+    Input(String),
+    /// Malformed lines, more than the job tolerates. Holds the first few.
+    #[error("{}", bad_lines_message(.bad, *.total, *.tolerated))]
+    BadLines {
+        /// The first bad lines in input order (at most a handful).
+        bad: Vec<BadLine>,
+        /// How many bad lines were found before reading stopped.
+        total: u64,
+        /// The job's `max_bad_lines`.
+        tolerated: u64,
+    },
+    /// The job spec or a flag is wrong.
+    #[error("{0}")]
+    Config(String),
+    /// The dataflow runtime failed (a worker panicked, a peer vanished).
+    #[error("{0}")]
+    Runtime(String),
+}
+
+fn bad_lines_message(bad: &[BadLine], total: u64, tolerated: u64) -> String {
+    let mut message = match bad.first() {
+        Some(first) => first.to_string(),
+        None => "malformed input".to_string(),
+    };
+    if total > 1 {
+        message.push_str(&format!(" (and {} more bad lines", total - 1));
+        if tolerated > 0 {
+            message.push_str(&format!(", more than max_bad_lines = {tolerated}"));
+        }
+        message.push(')');
+    }
+    message.push_str(
+        "\nNothing was published. Fix the line, or let the job skip up to N bad lines \
+         with --set max_bad_lines=N (they are then listed in rejects.csv).",
+    );
+    message
+}
+
+impl Error {
+    /// An I/O error on `path`.
+    pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

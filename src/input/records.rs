@@ -1,0 +1,316 @@
+//! Records: splitting a line into fields and parsing the fields of each
+//! input kind (friendships, adoptions and their nightly delta forms), with
+//! the header rule of METRICS.md and messages that say what to fix.
+
+use std::borrow::Cow;
+
+use super::lines::{self, Sep, Sniff};
+use super::{Share, Source};
+
+/// A parsed input record kind.
+pub trait Record: Sized {
+    /// What the fields are, for messages: `"src dst"`.
+    const FIELDS: &'static str;
+    /// How many fields a record has.
+    const ARITY: usize;
+    /// Parses the fields of one line (already split).
+    fn parse(fields: &[Cow<'_, str>]) -> Result<Self, String>;
+}
+
+/// Parses an unsigned 64-bit user id, with a message naming what is wrong.
+pub fn parse_id(field: &str) -> Result<u64, String> {
+    if field.is_empty() || !field.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "invalid user id \"{field}\": expected an unsigned integer"
+        ));
+    }
+    field.parse::<u64>().map_err(|_| {
+        format!(
+            "user id \"{field}\" is out of range: the largest is {}",
+            u64::MAX
+        )
+    })
+}
+
+/// A friendship line `src dst`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Friendship {
+    /// One end.
+    pub src: u64,
+    /// The other end.
+    pub dst: u64,
+}
+
+impl Record for Friendship {
+    const FIELDS: &'static str = "src dst";
+    const ARITY: usize = 2;
+    fn parse(fields: &[Cow<'_, str>]) -> Result<Self, String> {
+        Ok(Friendship {
+            src: parse_id(&fields[0])?,
+            dst: parse_id(&fields[1])?,
+        })
+    }
+}
+
+/// An adoption line `user topic day`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Adoption {
+    /// The user.
+    pub user: u64,
+    /// The topic, non-empty.
+    pub topic: String,
+    /// Days since 1970-01-01.
+    pub day: i32,
+}
+
+/// Checks a topic field.
+pub fn parse_topic(field: &str) -> Result<String, String> {
+    if field.is_empty() {
+        Err("empty topic".to_string())
+    } else {
+        Ok(field.to_string())
+    }
+}
+
+impl Record for Adoption {
+    const FIELDS: &'static str = "user topic day";
+    const ARITY: usize = 3;
+    fn parse(fields: &[Cow<'_, str>]) -> Result<Self, String> {
+        Ok(Adoption {
+            user: parse_id(&fields[0])?,
+            topic: parse_topic(&fields[1])?,
+            day: crate::date::parse_day(&fields[2])?,
+        })
+    }
+}
+
+/// Splits a line into fields. Comma files honour RFC 4180 quotes; fields of
+/// comma and tab files are trimmed of surrounding spaces.
+pub fn split<'a>(line: &'a str, sep: Sep, out: &mut Vec<Cow<'a, str>>) -> Result<(), String> {
+    out.clear();
+    match sep {
+        Sep::Spaces => out.extend(line.split_ascii_whitespace().map(Cow::Borrowed)),
+        Sep::Tab => out.extend(line.split('\t').map(|f| Cow::Borrowed(f.trim()))),
+        Sep::Comma if !line.contains('"') => {
+            out.extend(line.split(',').map(|f| Cow::Borrowed(f.trim())))
+        }
+        Sep::Comma => split_quoted(line, out)?,
+    }
+    Ok(())
+}
+
+fn split_quoted<'a>(line: &'a str, out: &mut Vec<Cow<'a, str>>) -> Result<(), String> {
+    let mut rest = line;
+    loop {
+        let trimmed = rest.trim_start();
+        if let Some(quoted) = trimmed.strip_prefix('"') {
+            let mut field = String::new();
+            let mut chars = quoted.char_indices();
+            let after;
+            loop {
+                match chars.next() {
+                    None => return Err("unterminated quoted field".to_string()),
+                    Some((i, '"')) => {
+                        if quoted[i + 1..].starts_with('"') {
+                            field.push('"');
+                            chars.next();
+                        } else {
+                            after = &quoted[i + 1..];
+                            break;
+                        }
+                    }
+                    Some((_, c)) => field.push(c),
+                }
+            }
+            out.push(Cow::Owned(field));
+            let after = after.trim_start();
+            if after.is_empty() {
+                return Ok(());
+            }
+            match after.strip_prefix(',') {
+                Some(next) => rest = next,
+                None => return Err("unexpected text after a closing quote".to_string()),
+            }
+        } else {
+            match rest.find(',') {
+                Some(i) => {
+                    out.push(Cow::Borrowed(rest[..i].trim()));
+                    rest = &rest[i + 1..];
+                }
+                None => {
+                    out.push(Cow::Borrowed(rest.trim()));
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// Whether a field is a plain column name (`src`, `node_1`, `userID`): the
+/// fields a header line is made of.
+pub fn is_plain_name(field: &str) -> bool {
+    let mut chars = field.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+}
+
+/// A line that could not be parsed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BadLine {
+    /// The file, as given.
+    pub file: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// Why, in words.
+    pub reason: String,
+}
+
+impl std::fmt::Display for BadLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+    }
+}
+
+/// What reading one share produced besides its records.
+#[derive(Clone, Debug, Default)]
+pub struct ShareReport {
+    /// Records parsed.
+    pub records: u64,
+    /// Whether this share skipped the file's header line.
+    pub header: bool,
+    /// Bad lines, with absolute line numbers, in file order.
+    pub bad: Vec<BadLine>,
+    /// Bytes read.
+    pub bytes: u64,
+}
+
+/// Parses the records of one share, calling `emit(record, offset)` for each.
+///
+/// Stops after `stop_after_bad` bad lines: past the tolerated number nothing
+/// more is needed, since the job will fail anyway.
+pub fn parse_share<R: Record>(
+    source: &Source,
+    share: &Share,
+    sniff: &Sniff,
+    stop_after_bad: usize,
+    mut emit: impl FnMut(R, u64),
+) -> ShareReport {
+    let mut report = ShareReport::default();
+    // One field buffer for the whole share: emptied and re-typed to each
+    // line's lifetime (an in-place `collect` that keeps the allocation).
+    let mut storage: Vec<Cow<'static, str>> = Vec::with_capacity(R::ARITY + 1);
+    let mut bad_at: Vec<(u64, String)> = Vec::new();
+    let read = lines::read_share(source, share, |line| {
+        let mut fields: Vec<Cow<'_, str>> = reuse(std::mem::take(&mut storage));
+        let result = line.text.and_then(|text| {
+            split(text, sniff.sep, &mut fields)?;
+            if fields.len() != R::ARITY {
+                let found = fields.len();
+                return Err(format!(
+                    "expected {} fields ({}), found {found}",
+                    R::ARITY,
+                    R::FIELDS
+                ));
+            }
+            R::parse(&fields)
+        });
+        match result {
+            Ok(record) => {
+                report.records += 1;
+                emit(record, line.offset);
+            }
+            Err(_)
+                if line.offset == sniff.first_record_offset
+                    && !fields.is_empty()
+                    && fields.iter().all(|f| is_plain_name(f)) =>
+            {
+                report.header = true;
+            }
+            Err(reason) => bad_at.push((line.line_in_share, reason)),
+        }
+        storage = reuse(fields);
+        bad_at.len() < stop_after_bad.max(1)
+    });
+    let (first_line_offset, bytes) = match read {
+        Ok(end) => (end.first_line_offset, end.bytes),
+        Err(failure) => {
+            bad_at.push((failure.line_in_share, failure.reason));
+            (share.start, 0)
+        }
+    };
+    report.bytes = bytes;
+    if !bad_at.is_empty() {
+        let base = if source.gz {
+            Ok(0)
+        } else {
+            lines::lines_before(source, first_line_offset)
+        };
+        report.bad = bad_at
+            .into_iter()
+            .map(|(line_in_share, reason)| match &base {
+                Ok(base) => BadLine {
+                    file: source.display(),
+                    line: base + line_in_share + 1,
+                    reason,
+                },
+                Err(e) => BadLine {
+                    file: source.display(),
+                    line: 0,
+                    reason: format!("{reason} (and the line number is unknown: {e})"),
+                },
+            })
+            .collect();
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(line: &str, sep: Sep) -> Vec<String> {
+        let mut out = Vec::new();
+        split(line, sep, &mut out).unwrap();
+        out.into_iter().map(|c| c.into_owned()).collect()
+    }
+
+    #[test]
+    fn splits_each_separator() {
+        assert_eq!(fields("1,  2", Sep::Comma), vec!["1", "2"]);
+        assert_eq!(fields("1\t2", Sep::Tab), vec!["1", "2"]);
+        assert_eq!(fields("  1   2 ", Sep::Spaces), vec!["1", "2"]);
+        assert_eq!(
+            fields("7,\"Rock, \"\"Pop\"\" & more\",2020-01-01", Sep::Comma),
+            vec!["7", "Rock, \"Pop\" & more", "2020-01-01"]
+        );
+        let mut out = Vec::new();
+        assert!(split("1,\"open", Sep::Comma, &mut out).is_err());
+    }
+
+    #[test]
+    fn ids_say_what_is_wrong() {
+        assert_eq!(parse_id("42"), Ok(42));
+        assert_eq!(parse_id("18446744073709551615"), Ok(u64::MAX));
+        assert!(parse_id("18446744073709551616")
+            .unwrap_err()
+            .contains("out of range"));
+        assert!(parse_id("-1").unwrap_err().contains("unsigned integer"));
+        assert!(parse_id("").is_err());
+    }
+
+    #[test]
+    fn header_names() {
+        assert!(is_plain_name("src"));
+        assert!(is_plain_name("node_1"));
+        assert!(is_plain_name("userID"));
+        assert!(!is_plain_name("1"));
+        assert!(!is_plain_name("2020-01-01"));
+        assert!(!is_plain_name(""));
+    }
+}
+
+/// Empties a vector and hands back its allocation with another lifetime.
+fn reuse<'a, 'b>(mut fields: Vec<Cow<'a, str>>) -> Vec<Cow<'b, str>> {
+    fields.clear();
+    fields.into_iter().map(|_| unreachable!()).collect()
+}

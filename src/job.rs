@@ -1,0 +1,300 @@
+//! Job specs: a TOML file plus command-line overrides, resolved into one
+//! [`Job`] that the runner executes.
+//!
+//! Every field of the file is optional; flags override the file, and
+//! `--set NAME=VALUE` overrides `[params]`. Relative paths are taken from the
+//! current working directory (so `reach run jobs/quickstart.toml` run from
+//! the repository root writes `out/quickstart/` there). See `docs/jobs.md`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::generate;
+use crate::params::Params;
+
+/// Output file format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// CSV with a header line (the default).
+    #[default]
+    Csv,
+    /// Apache Parquet, snappy-compressed.
+    Parquet,
+}
+
+impl Format {
+    /// The file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+        }
+    }
+}
+
+/// `[input]`: where the records come from.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InputSpec {
+    /// Friendship file or directory of part files.
+    pub friendships: Option<PathBuf>,
+    /// Adoption file or directory of part files.
+    pub adoptions: Option<PathBuf>,
+    /// Directory of nights (one sub-directory per night).
+    pub deltas: Option<PathBuf>,
+}
+
+/// `[generate]`: make a synthetic graph in memory instead of reading files.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GenerateSpec {
+    /// Number of users.
+    pub users: u64,
+    /// Mean expected friend count.
+    pub mean_degree: f64,
+    /// Random seed.
+    pub seed: u64,
+}
+
+impl Default for GenerateSpec {
+    fn default() -> Self {
+        let defaults = generate::Params::default();
+        GenerateSpec {
+            users: defaults.users,
+            mean_degree: defaults.mean_degree,
+            seed: defaults.seed,
+        }
+    }
+}
+
+impl GenerateSpec {
+    /// The generator parameters.
+    pub fn params(&self) -> generate::Params {
+        generate::Params {
+            users: self.users,
+            mean_degree: self.mean_degree,
+            seed: self.seed,
+            ..generate::Params::default()
+        }
+    }
+}
+
+/// `[output]`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputSpec {
+    /// The directory to publish.
+    pub dir: Option<PathBuf>,
+    /// `csv` or `parquet`.
+    pub format: Option<Format>,
+    /// Part files per large table (fixed, so the bytes do not depend on the worker count).
+    pub parts: Option<usize>,
+}
+
+/// `[run]`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunSpec {
+    /// Worker threads per process.
+    pub workers: Option<usize>,
+}
+
+/// `[cluster]`: several processes, possibly on several machines.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterSpec {
+    /// Number of processes.
+    pub processes: Option<usize>,
+    /// This process's index, 0-based.
+    pub process: Option<usize>,
+    /// File with one `host:port` per process, in process order.
+    pub hostfile: Option<PathBuf>,
+}
+
+/// A job file as written.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobFile {
+    /// `[input]`.
+    pub input: InputSpec,
+    /// `[generate]`.
+    pub generate: Option<GenerateSpec>,
+    /// `[output]`.
+    pub output: OutputSpec,
+    /// `[params]`.
+    pub params: Params,
+    /// `[run]`.
+    pub run: RunSpec,
+    /// `[cluster]`.
+    pub cluster: ClusterSpec,
+}
+
+impl JobFile {
+    /// Reads and parses a job file.
+    pub fn load(path: &Path) -> Result<JobFile> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        toml::from_str(&text).map_err(|e| {
+            Error::Config(format!(
+                "{}: {}",
+                path.display(),
+                e.to_string().trim_end()
+            ))
+        })
+    }
+}
+
+/// Flags that override a job file.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--friendships`.
+    pub friendships: Option<PathBuf>,
+    /// `--adoptions`.
+    pub adoptions: Option<PathBuf>,
+    /// `--deltas`.
+    pub deltas: Option<PathBuf>,
+    /// `--output`.
+    pub output: Option<PathBuf>,
+    /// `--format`.
+    pub format: Option<Format>,
+    /// `--parts`.
+    pub parts: Option<usize>,
+    /// `--workers`.
+    pub workers: Option<usize>,
+    /// `--set NAME=VALUE`, in order.
+    pub sets: Vec<String>,
+    /// `--processes`.
+    pub processes: Option<usize>,
+    /// `--process`.
+    pub process: Option<usize>,
+    /// `--hostfile`.
+    pub hostfile: Option<PathBuf>,
+}
+
+/// Where the records come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// Files on disk.
+    Files {
+        /// Friendships, if any.
+        friendships: Option<PathBuf>,
+        /// Adoptions, if any.
+        adoptions: Option<PathBuf>,
+    },
+    /// A synthetic graph generated in memory, each worker making its own share.
+    Generated(generate::Params),
+}
+
+/// Processes and their addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cluster {
+    /// Number of processes (1 for a single-machine run).
+    pub processes: usize,
+    /// This process's index.
+    pub process: usize,
+    /// The hostfile, required when `processes > 1`.
+    pub hostfile: Option<PathBuf>,
+}
+
+/// A fully resolved job.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// The inputs.
+    pub source: Source,
+    /// Nightly deltas, if any.
+    pub deltas: Option<PathBuf>,
+    /// The output directory.
+    pub output: PathBuf,
+    /// The output format.
+    pub format: Format,
+    /// Part files per large table.
+    pub parts: usize,
+    /// Metric parameters.
+    pub params: Params,
+    /// Worker threads per process.
+    pub workers: usize,
+    /// Processes.
+    pub cluster: Cluster,
+}
+
+/// Default part files per large table.
+pub const DEFAULT_PARTS: usize = 4;
+
+impl Job {
+    /// Resolves a job file (if any) and flags into a job, checking that it can run.
+    pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Job> {
+        let spec = match file {
+            Some(path) => JobFile::load(path)?,
+            None => JobFile::default(),
+        };
+        let mut params = spec.params.clone();
+        for assignment in &overrides.sets {
+            params.set(assignment)?;
+        }
+        let friendships = overrides.friendships.or(spec.input.friendships);
+        let adoptions = overrides.adoptions.or(spec.input.adoptions);
+        let source = match (&spec.generate, &friendships, &adoptions) {
+            (Some(generate), None, None) => Source::Generated(generate.params()),
+            (_, None, None) => {
+                return Err(Error::Config(
+                    "no input: give --friendships PATH (and/or --adoptions PATH), or a job file \
+                     with an [input] or [generate] table, e.g. `reach run jobs/quickstart.toml`"
+                        .to_string(),
+                ))
+            }
+            _ => Source::Files {
+                friendships,
+                adoptions,
+            },
+        };
+        let Some(output) = overrides.output.or(spec.output.dir) else {
+            return Err(Error::Config(
+                "no output directory: give --output DIR or set [output] dir in the job file"
+                    .to_string(),
+            ));
+        };
+        let workers = overrides.workers.or(spec.run.workers).unwrap_or(1);
+        if workers == 0 {
+            return Err(Error::Config("--workers must be at least 1".to_string()));
+        }
+        let parts = overrides
+            .parts
+            .or(spec.output.parts)
+            .unwrap_or(DEFAULT_PARTS);
+        if parts == 0 {
+            return Err(Error::Config("--parts must be at least 1".to_string()));
+        }
+        let processes = overrides
+            .processes
+            .or(spec.cluster.processes)
+            .unwrap_or(1);
+        let process = overrides.process.or(spec.cluster.process).unwrap_or(0);
+        if processes == 0 || process >= processes {
+            return Err(Error::Config(format!(
+                "--process {process} is not below --processes {processes}: processes are numbered 0..N-1"
+            )));
+        }
+        let hostfile = overrides.hostfile.or(spec.cluster.hostfile);
+        if processes > 1 && hostfile.is_none() {
+            return Err(Error::Config(format!(
+                "--processes {processes} needs --hostfile FILE: one host:port line per process"
+            )));
+        }
+        Ok(Job {
+            source,
+            deltas: overrides.deltas.or(spec.input.deltas),
+            output,
+            format: overrides.format.or(spec.output.format).unwrap_or_default(),
+            parts,
+            params,
+            workers,
+            cluster: Cluster {
+                processes,
+                process,
+                hostfile,
+            },
+        })
+    }
+}

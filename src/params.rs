@@ -1,0 +1,78 @@
+//! The metric parameters of METRICS.md and the job's tolerance for bad
+//! lines, settable from a job file's `[params]` table or `--set NAME=VALUE`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Parameters of the metrics (defaults from METRICS.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// T: friend count at or above which a user is a super-connector.
+    pub super_connector_min: u32,
+    /// C: friend count at or above which a user is a connector.
+    pub connector_min: u32,
+    /// W: a friend's adoption counts as persuaded if it came 1..=W days after the user's.
+    pub window_days: u32,
+    /// K: leaders kept per topic.
+    pub top_k: u32,
+    /// How many malformed lines to skip (and list in `rejects.csv`) before failing.
+    pub max_bad_lines: u64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            super_connector_min: 1000,
+            connector_min: 101,
+            window_days: 60,
+            top_k: 100,
+            max_bad_lines: 0,
+        }
+    }
+}
+
+/// The names `--set` accepts, for messages and `--help`.
+pub const NAMES: &[&str] = &[
+    "super_connector_min",
+    "connector_min",
+    "window_days",
+    "top_k",
+    "max_bad_lines",
+];
+
+impl Params {
+    /// Applies one `NAME=VALUE` override.
+    pub fn set(&mut self, assignment: &str) -> Result<()> {
+        let Some((name, value)) = assignment.split_once('=') else {
+            return Err(Error::Config(format!(
+                "--set {assignment}: expected NAME=VALUE, e.g. --set super_connector_min=500"
+            )));
+        };
+        let (name, value) = (name.trim(), value.trim());
+        let bad = |what: &str| {
+            Error::Config(format!(
+                "--set {name}={value}: {what}"
+            ))
+        };
+        let number = || value.parse::<u64>().map_err(|_| bad("expected a non-negative integer"));
+        let small = || {
+            number().and_then(|n| u32::try_from(n).map_err(|_| bad("too large (at most 4294967295)")))
+        };
+        match name {
+            "super_connector_min" => self.super_connector_min = small()?,
+            "connector_min" => self.connector_min = small()?,
+            "window_days" => self.window_days = small()?,
+            "top_k" => self.top_k = small()?,
+            "max_bad_lines" => self.max_bad_lines = number()?,
+            _ => {
+                return Err(Error::Config(format!(
+                    "--set {name}: unknown parameter; the parameters are {}",
+                    NAMES.join(", ")
+                )))
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,165 @@
+//! `summary.json`: what a run computed and from what, for people and for
+//! reproducibility. It holds no timings or worker counts (those are in
+//! `run.json`), so the same inputs and parameters give the same bytes.
+
+use serde::Serialize;
+
+use crate::input::FileInfo;
+use crate::job::{self, Job};
+use crate::params::Params;
+use crate::run::ReadStats;
+use crate::tables::DegreeRow;
+
+/// The program that wrote the output.
+#[derive(Clone, Debug, Serialize)]
+pub struct Program {
+    /// `reach`.
+    pub name: &'static str,
+    /// The crate version.
+    pub version: &'static str,
+}
+
+/// Where the data came from.
+#[derive(Clone, Debug, Serialize)]
+pub struct Inputs {
+    /// Friendship files with sizes and SHA-256.
+    pub friendships: Vec<FileInfo>,
+    /// The generator settings, when the graph was generated in memory.
+    pub generated: Option<serde_json::Value>,
+}
+
+/// Table-level counts.
+#[derive(Clone, Debug, Serialize)]
+pub struct Counts {
+    /// Rows of `users`.
+    pub users: u64,
+    /// Distinct friendships.
+    pub friendships: u64,
+    /// Users with at least one friend.
+    pub users_with_friends: u64,
+    /// Users with friend_count >= T.
+    pub super_connectors: u64,
+    /// Users with friend_count >= C.
+    pub connectors: u64,
+}
+
+/// The study shares, over users with at least one friend (0 when there are none).
+#[derive(Clone, Debug, Serialize)]
+pub struct Shares {
+    /// |{friend_count >= C}| / |{friend_count >= 1}|.
+    pub share_connectors: f64,
+    /// |{friend_count >= T}| / |{friend_count >= 1}|.
+    pub share_super: f64,
+}
+
+/// What happened to the friendship lines.
+#[derive(Clone, Debug, Serialize)]
+pub struct FriendshipLines {
+    /// Records parsed.
+    pub records: u64,
+    /// Self-loops `a a`, rejected.
+    pub self_loops_rejected: u64,
+    /// Records that repeated a friendship already seen (either orientation).
+    pub duplicates: u64,
+    /// Header lines skipped.
+    pub header_lines: u64,
+    /// Malformed lines skipped under `max_bad_lines` (listed in `rejects.csv`).
+    pub bad_lines_skipped: u64,
+}
+
+/// The whole summary.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// Program name and version.
+    pub program: Program,
+    /// The metric parameters used.
+    pub parameters: Params,
+    /// Input files.
+    pub inputs: Inputs,
+    /// Counts.
+    pub counts: Counts,
+    /// Study shares.
+    pub shares: Shares,
+    /// Friendship line accounting.
+    pub friendship_lines: FriendshipLines,
+}
+
+fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// Builds the summary from the aggregated read statistics and tables.
+pub fn build(
+    job: &Job,
+    read: &ReadStats,
+    degrees: &[DegreeRow],
+    rows: &[(String, u64)],
+    friendship_files: Vec<FileInfo>,
+) -> Summary {
+    let params = &job.params;
+    let users_with_friends: u64 = degrees.iter().map(|d| d.users).sum();
+    let endpoints: u64 = degrees.iter().map(|d| d.users * u64::from(d.friend_count)).sum();
+    let at_least = |min: u32| -> u64 {
+        degrees
+            .iter()
+            .filter(|d| d.friend_count >= min)
+            .map(|d| d.users)
+            .sum()
+    };
+    let friendships = endpoints / 2;
+    let super_connectors = at_least(params.super_connector_min.max(1));
+    let connectors = at_least(params.connector_min.max(1));
+    let table_rows = |name: &str| {
+        rows.iter()
+            .find(|(t, _)| t == name)
+            .map_or(0, |(_, n)| *n)
+    };
+    let generated = match &job.source {
+        job::Source::Generated(p) => Some(serde_json::json!({
+            "users": p.users,
+            "mean_degree": p.mean_degree,
+            "seed": p.seed,
+        })),
+        job::Source::Files { .. } => None,
+    };
+    Summary {
+        program: Program {
+            name: "reach",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        parameters: params.clone(),
+        inputs: Inputs {
+            friendships: friendship_files,
+            generated,
+        },
+        counts: Counts {
+            users: table_rows("users"),
+            friendships,
+            users_with_friends,
+            super_connectors,
+            connectors,
+        },
+        shares: Shares {
+            share_connectors: share(connectors, users_with_friends),
+            share_super: share(super_connectors, users_with_friends),
+        },
+        friendship_lines: FriendshipLines {
+            records: read.friendship_records,
+            self_loops_rejected: read.self_loops,
+            duplicates: read.friendship_records - read.self_loops - friendships,
+            header_lines: read.headers,
+            bad_lines_skipped: read.bad_total,
+        },
+    }
+}
+
+/// The summary as pretty JSON with a trailing newline.
+pub fn to_json(summary: &Summary) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(summary).expect("summary serializes");
+    bytes.push(b'\n');
+    bytes
+}

@@ -1,0 +1,128 @@
+//! The rows of every output table, with their columns exactly as METRICS.md
+//! names them. Rows travel through the dataflow (so they are `Ord` and
+//! serializable) and are written by the generic writers in [`crate::output`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::output::table::{col, Cell, ColType, Column, Row};
+
+/// A decimal metric (credit, influence): an `f64` with a total order, so rows
+/// holding one can be sorted and consolidated.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct Decimal(pub f64);
+
+impl From<f64> for Decimal {
+    fn from(value: f64) -> Self {
+        Decimal(value)
+    }
+}
+
+impl PartialEq for Decimal {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.total_cmp(&other.0).is_eq()
+    }
+}
+impl Eq for Decimal {}
+impl PartialOrd for Decimal {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Decimal {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// The CRM tier of a user (see [`crate::dataflow::tiers`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Tier {
+    /// friend_count >= T.
+    SuperConnector,
+    /// A topic leader in any topic.
+    TopicalInfluencer,
+    /// friend_count >= C.
+    Connector,
+    /// Everyone else.
+    Standard,
+}
+
+impl Tier {
+    /// The name written in the `tier` column.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::SuperConnector => "super-connector",
+            Tier::TopicalInfluencer => "topical-influencer",
+            Tier::Connector => "connector",
+            Tier::Standard => "standard",
+        }
+    }
+}
+
+/// A row of `users`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UserRow {
+    /// The user (the sort key).
+    pub user_id: u64,
+    /// |N(u)|.
+    pub friend_count: u32,
+    /// friend_count >= T.
+    pub super_connector: bool,
+    /// Sum of credit over topics.
+    pub influence: Decimal,
+    /// Sum of persuaded over topics.
+    pub persuaded_total: u64,
+    /// The topic with the largest credit > 0 (ties: name ascending), empty if none.
+    pub top_topic: String,
+    /// The CRM tier.
+    pub tier: Tier,
+}
+
+impl Row for UserRow {
+    fn columns() -> Vec<Column> {
+        vec![
+            col("user_id", ColType::U64),
+            col("friend_count", ColType::I64),
+            col("super_connector", ColType::Bool),
+            col("influence", ColType::F64),
+            col("persuaded_total", ColType::I64),
+            col("top_topic", ColType::Str),
+            col("tier", ColType::Str),
+        ]
+    }
+    fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>) {
+        out.extend([
+            Cell::U64(self.user_id),
+            Cell::I64(self.friend_count.into()),
+            Cell::Bool(self.super_connector),
+            Cell::F64(self.influence.0),
+            Cell::I64(self.persuaded_total as i64),
+            Cell::Str(&self.top_topic),
+            Cell::Str(self.tier.name()),
+        ]);
+    }
+}
+
+/// A row of `degree_distribution`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DegreeRow {
+    /// A friend count d >= 1 (the sort key).
+    pub friend_count: u32,
+    /// How many users have exactly d friends.
+    pub users: u64,
+}
+
+impl Row for DegreeRow {
+    fn columns() -> Vec<Column> {
+        vec![
+            col("friend_count", ColType::I64),
+            col("users", ColType::I64),
+        ]
+    }
+    fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>) {
+        out.extend([
+            Cell::I64(self.friend_count.into()),
+            Cell::I64(self.users as i64),
+        ]);
+    }
+}
