@@ -45,7 +45,7 @@ pub fn simple_graph<'s>(records: StreamVec<'s, Time, (User, User)>) -> Coll<'s, 
                         }
                     };
                     for batch in data {
-                        stash[slot].2.extend(batch.drain(..));
+                        stash[slot].2.append(batch);
                     }
                 });
                 stash.sort_by_key(|(t, _, _)| *t);

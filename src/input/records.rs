@@ -264,6 +264,12 @@ pub fn parse_share<R: Record>(
     report
 }
 
+/// Empties a vector and hands back its allocation with another lifetime.
+fn reuse<'a, 'b>(mut fields: Vec<Cow<'a, str>>) -> Vec<Cow<'b, str>> {
+    fields.clear();
+    fields.into_iter().map(|_| unreachable!()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,10 +313,4 @@ mod tests {
         assert!(!is_plain_name("2020-01-01"));
         assert!(!is_plain_name(""));
     }
-}
-
-/// Empties a vector and hands back its allocation with another lifetime.
-fn reuse<'a, 'b>(mut fields: Vec<Cow<'a, str>>) -> Vec<Cow<'b, str>> {
-    fields.clear();
-    fields.into_iter().map(|_| unreachable!()).collect()
 }
