@@ -10,21 +10,17 @@ use crate::job::Job;
 /// Reads and checks a hostfile: at least `processes` lines of `host:port`
 /// (blank lines and `#` comments skipped); returns the first `processes` addresses.
 pub fn read_hostfile(path: &Path, processes: usize) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::Config(format!(
-            "{}: cannot read the hostfile: {e}",
-            path.display()
-        ))
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Config(format!("{}: cannot read the hostfile: {e}", path.display())))?;
     let mut addresses = Vec::new();
     for (number, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let valid = line
-            .rsplit_once(':')
-            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+        let valid = line.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+        });
         if !valid {
             return Err(Error::Config(format!(
                 "{}:{}: expected host:port with a port in 1..65535, found \"{line}\"",

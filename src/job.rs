@@ -136,13 +136,8 @@ impl JobFile {
     /// Reads and parses a job file.
     pub fn load(path: &Path) -> Result<JobFile> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        toml::from_str(&text).map_err(|e| {
-            Error::Config(format!(
-                "{}: {}",
-                path.display(),
-                e.to_string().trim_end()
-            ))
-        })
+        toml::from_str(&text)
+            .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.to_string().trim_end())))
     }
 }
 
@@ -235,20 +230,19 @@ impl Job {
         }
         let friendships = overrides.friendships.or(spec.input.friendships);
         let adoptions = overrides.adoptions.or(spec.input.adoptions);
-        let source = match (&spec.generate, &friendships, &adoptions) {
-            (Some(generate), None, None) => Source::Generated(generate.params()),
-            (_, None, None) => {
-                return Err(Error::Config(
+        let source =
+            match (&spec.generate, &friendships, &adoptions) {
+                (Some(generate), None, None) => Source::Generated(generate.params()),
+                (_, None, None) => return Err(Error::Config(
                     "no input: give --friendships PATH (and/or --adoptions PATH), or a job file \
                      with an [input] or [generate] table, e.g. `reach run jobs/quickstart.toml`"
                         .to_string(),
-                ))
-            }
-            _ => Source::Files {
-                friendships,
-                adoptions,
-            },
-        };
+                )),
+                _ => Source::Files {
+                    friendships,
+                    adoptions,
+                },
+            };
         let Some(output) = overrides.output.or(spec.output.dir) else {
             return Err(Error::Config(
                 "no output directory: give --output DIR or set [output] dir in the job file"
@@ -266,10 +260,7 @@ impl Job {
         if parts == 0 {
             return Err(Error::Config("--parts must be at least 1".to_string()));
         }
-        let processes = overrides
-            .processes
-            .or(spec.cluster.processes)
-            .unwrap_or(1);
+        let processes = overrides.processes.or(spec.cluster.processes).unwrap_or(1);
         let process = overrides.process.or(spec.cluster.process).unwrap_or(0);
         if processes == 0 || process >= processes {
             return Err(Error::Config(format!(

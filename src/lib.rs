@@ -22,5 +22,6 @@ pub mod params;
 pub mod run;
 pub mod summary;
 pub mod tables;
+pub mod topics;
 
 pub use error::{Error, Result};

@@ -51,14 +51,15 @@ impl Params {
             )));
         };
         let (name, value) = (name.trim(), value.trim());
-        let bad = |what: &str| {
-            Error::Config(format!(
-                "--set {name}={value}: {what}"
-            ))
+        let bad = |what: &str| Error::Config(format!("--set {name}={value}: {what}"));
+        let number = || {
+            value
+                .parse::<u64>()
+                .map_err(|_| bad("expected a non-negative integer"))
         };
-        let number = || value.parse::<u64>().map_err(|_| bad("expected a non-negative integer"));
         let small = || {
-            number().and_then(|n| u32::try_from(n).map_err(|_| bad("too large (at most 4294967295)")))
+            number()
+                .and_then(|n| u32::try_from(n).map_err(|_| bad("too large (at most 4294967295)")))
         };
         match name {
             "super_connector_min" => self.super_connector_min = small()?,

@@ -9,6 +9,7 @@
 //! barrier that tells process 0 that every part file is written.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -21,16 +22,17 @@ use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::{Input, Inspect, Operator, Probe as _};
 use timely::worker::Worker;
 
-use crate::dataflow::{self, graph, Coll, Diff, Time, User};
+use crate::dataflow::{self, graph, Coll, Day, Diff, Time, Topic, User};
 use crate::error::{Error, Result};
 use crate::generate;
 use crate::input::lines::{self, Sniff};
-use crate::input::records::{self, BadLine, Friendship};
+use crate::input::records::{self, Adoption, BadLine, Friendship};
 use crate::input::{self, FileInfo, Source};
 use crate::job::{self, Job};
 use crate::output::{self, publish, table::Row};
 use crate::summary::{self, Summary};
-use crate::tables::{DegreeRow, UserRow};
+use crate::tables::{DegreeRow, LeaderRow, TopicRow, UserRow, UserTopicRow};
+use crate::topics::Dictionary;
 
 /// What a finished run reports.
 #[derive(Clone, Debug)]
@@ -48,6 +50,8 @@ pub struct RunReport {
 pub struct ReadStats {
     /// Friendship records parsed (self-loops included).
     pub friendship_records: u64,
+    /// Adoption records parsed (repeated observations included).
+    pub adoption_records: u64,
     /// Self-loops rejected.
     pub self_loops: u64,
     /// Header lines skipped.
@@ -61,8 +65,16 @@ pub struct ReadStats {
 }
 
 impl ReadStats {
+    fn absorb(&mut self, report: records::ShareReport) {
+        self.headers += u64::from(report.header);
+        self.bytes += report.bytes;
+        self.bad_total += report.bad.len() as u64;
+        self.bad.extend(report.bad);
+    }
+
     fn add(&mut self, other: &ReadStats) {
         self.friendship_records += other.friendship_records;
+        self.adoption_records += other.adoption_records;
         self.self_loops += other.self_loops;
         self.headers += other.headers;
         self.bytes += other.bytes;
@@ -85,6 +97,8 @@ struct Context {
     job: Job,
     friendship_sources: Vec<Source>,
     friendship_sniffs: Vec<Sniff>,
+    adoption_sources: Vec<Source>,
+    adoption_sniffs: Vec<Sniff>,
     model: Option<generate::Model>,
     staging: PathBuf,
     progress: Option<indicatif::ProgressBar>,
@@ -94,28 +108,13 @@ struct Context {
 struct Totals {
     read: ReadStats,
     degree_distribution: Vec<DegreeRow>,
+    topics: Vec<TopicRow>,
     rows: Vec<(String, u64)>,
 }
 
-/// Runs a job to completion and publishes its output (on process 0).
-pub fn run(job: &Job, quiet: bool) -> Result<RunReport> {
-    let start = Instant::now();
-    let config = crate::cluster::timely_config(job)?;
-    let (friendship_sources, model) = match &job.source {
-        job::Source::Files { friendships, .. } => {
-            let sources = match friendships {
-                Some(path) => input::list_sources(path)?,
-                None => Vec::new(),
-            };
-            (sources, None)
-        }
-        job::Source::Generated(params) => {
-            let model = generate::Model::new(params)
-                .map_err(|e| Error::Config(format!("[generate]: {e}")))?;
-            (Vec::new(), Some(model))
-        }
-    };
-    let friendship_sniffs = friendship_sources
+/// Reads the head of every source (separator, header position).
+fn sniff_all(sources: &[Source], job: &Job) -> Result<Vec<Sniff>> {
+    sources
         .iter()
         .map(|source| {
             lines::sniff(source).map_err(|failure| Error::BadLines {
@@ -128,7 +127,32 @@ pub fn run(job: &Job, quiet: bool) -> Result<RunReport> {
                 tolerated: job.params.max_bad_lines,
             })
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect()
+}
+
+/// Runs a job to completion and publishes its output (on process 0).
+pub fn run(job: &Job, quiet: bool) -> Result<RunReport> {
+    let start = Instant::now();
+    let config = crate::cluster::timely_config(job)?;
+    let (friendship_sources, adoption_sources, model) = match &job.source {
+        job::Source::Files {
+            friendships,
+            adoptions,
+        } => {
+            let list = |path: &Option<PathBuf>| match path {
+                Some(path) => input::list_sources(path),
+                None => Ok(Vec::new()),
+            };
+            (list(friendships)?, list(adoptions)?, None)
+        }
+        job::Source::Generated(params) => {
+            let model = generate::Model::new(params)
+                .map_err(|e| Error::Config(format!("[generate]: {e}")))?;
+            (Vec::new(), Vec::new(), Some(model))
+        }
+    };
+    let friendship_sniffs = sniff_all(&friendship_sources, job)?;
+    let adoption_sniffs = sniff_all(&adoption_sources, job)?;
     let first_process = job.cluster.process == 0;
     let staging = if first_process {
         publish::prepare(&job.output)?
@@ -136,25 +160,41 @@ pub fn run(job: &Job, quiet: bool) -> Result<RunReport> {
         publish::staging_dir(&job.output)
     };
     let fingerprints = {
-        let sources = friendship_sources.clone();
-        first_process.then(|| std::thread::spawn(move || input::fingerprint(&sources)))
+        let friendships = friendship_sources.clone();
+        let adoptions = adoption_sources.clone();
+        first_process.then(|| {
+            std::thread::spawn(move || {
+                Ok::<_, Error>((
+                    input::fingerprint(&friendships)?,
+                    input::fingerprint(&adoptions)?,
+                ))
+            })
+        })
     };
-    let total_bytes: u64 = friendship_sources.iter().map(|s| s.bytes).sum();
-    let progress = (!quiet && total_bytes > 0 && std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .then(|| {
-            let bar = indicatif::ProgressBar::new(total_bytes / job.cluster.processes as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "reading {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-                )
-                .expect("valid template"),
-            );
-            bar
-        });
+    let total_bytes: u64 = friendship_sources
+        .iter()
+        .chain(&adoption_sources)
+        .map(|s| s.bytes)
+        .sum();
+    let progress = (!quiet
+        && total_bytes > 0
+        && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+    .then(|| {
+        let bar = indicatif::ProgressBar::new(total_bytes / job.cluster.processes as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "reading {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .expect("valid template"),
+        );
+        bar
+    });
     let context = Arc::new(Context {
         job: job.clone(),
         friendship_sources,
         friendship_sniffs,
+        adoption_sources,
+        adoption_sniffs,
         model,
         staging,
         progress,
@@ -209,10 +249,17 @@ fn finish(
     job: &Job,
     staging: &std::path::Path,
     totals: Totals,
-    files: Vec<FileInfo>,
+    files: (Vec<FileInfo>, Vec<FileInfo>),
     start: Instant,
 ) -> Result<Summary> {
-    let summary = summary::build(job, &totals.read, &totals.degree_distribution, &totals.rows, files);
+    let summary = summary::build(
+        job,
+        &totals.read,
+        &totals.degree_distribution,
+        &totals.topics,
+        &totals.rows,
+        files,
+    );
     let write = |name: &str, bytes: Vec<u8>| {
         let path = staging.join(name);
         std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
@@ -274,35 +321,167 @@ pub fn user_part(user: User, parts: usize) -> u64 {
     graph::mix(user) % parts as u64
 }
 
+/// What one worker read of the adoptions before the main dataflow exists:
+/// records with topics as indices into `names`.
+struct LocalAdoptions {
+    records: Vec<(User, u32, Day)>,
+    names: Vec<String>,
+}
+
+/// Reads this worker's share of the adoption files.
+fn read_adoptions(
+    context: &Context,
+    index: usize,
+    peers: usize,
+    stats: &mut ReadStats,
+    stop_after: usize,
+) -> LocalAdoptions {
+    let mut local = LocalAdoptions {
+        records: Vec::new(),
+        names: Vec::new(),
+    };
+    let mut ids: HashMap<String, u32> = HashMap::new();
+    for share in input::shares(&context.adoption_sources, index, peers) {
+        if stats.bad.len() >= stop_after {
+            break;
+        }
+        let source = &context.adoption_sources[share.source];
+        let sniff = &context.adoption_sniffs[share.source];
+        let report = records::parse_share::<Adoption>(
+            source,
+            &share,
+            sniff,
+            stop_after - stats.bad.len(),
+            |adoption, _offset| {
+                let next = ids.len() as u32;
+                let id = *ids.entry(adoption.topic).or_insert_with_key(|name| {
+                    local.names.push(name.clone());
+                    next
+                });
+                local.records.push((adoption.user, id, adoption.day));
+            },
+        );
+        stats.adoption_records += report.records;
+        stats.absorb(report);
+        if let Some(bar) = &context.progress {
+            bar.inc(share.end.min(source.bytes) - share.start);
+        }
+    }
+    local
+}
+
+/// Gathers every worker's topic names and returns the global dictionary,
+/// the same on every worker (sorted names, ids in name order).
+fn intern(worker: &mut Worker, names: Vec<String>) -> Dictionary {
+    let seen: Rc<RefCell<Vec<String>>> = Rc::new(RefCell::new(Vec::new()));
+    let (mut input, probe) = worker.dataflow::<Time, _, _>(|scope| {
+        let (input, names) = scope.new_input::<Vec<String>>();
+        let sink = Rc::clone(&seen);
+        let (probe, _) = names
+            .broadcast()
+            .inspect(move |name: &String| sink.borrow_mut().push(name.clone()))
+            .probe();
+        (input, probe)
+    });
+    for name in names {
+        input.send(name);
+    }
+    drop(input);
+    worker.step_while(|| !probe.done());
+    let names = std::mem::take(&mut *seen.borrow_mut());
+    Dictionary::from_names(names)
+}
+
+/// The captured tables of one worker.
+struct Captures {
+    users: Captured<UserRow>,
+    user_topics: Captured<UserTopicRow>,
+    topic_leaders: Captured<LeaderRow>,
+    degrees: Captured<DegreeRow>,
+    topics: Captured<TopicRow>,
+}
+
 fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>> {
     let index = worker.index();
     let peers = worker.peers();
     let job = &context.job;
     let parts = job.parts;
     let params = job.params.clone();
+    let stop_after = (job.params.max_bad_lines as usize).saturating_add(1);
+    let mut stats = ReadStats::default();
+
+    // Before the main dataflow: adoptions are read and their topics interned,
+    // so every worker knows every topic id before any adoption flows.
+    let (local, dictionary) = match &context.model {
+        Some(model) => {
+            let names: Vec<String> = (0..model.params().topics)
+                .map(|t| model.topic_name(t))
+                .collect();
+            let dictionary = Dictionary::from_names(names.clone());
+            (
+                LocalAdoptions {
+                    records: Vec::new(),
+                    names,
+                },
+                dictionary,
+            )
+        }
+        None => {
+            let local = read_adoptions(context, index, peers, &mut stats, stop_after);
+            let dictionary = intern(worker, local.names.clone());
+            (local, dictionary)
+        }
+    };
+    let to_global: Vec<Topic> = local
+        .names
+        .iter()
+        .map(|name| {
+            dictionary
+                .id(name)
+                .expect("every local topic is in the dictionary")
+        })
+        .collect();
+    let dictionary = dictionary.shared();
+
     let probe = Probe::new();
     let control_probe = Probe::new();
     let control_seen: Rc<RefCell<Vec<Control>>> = Rc::new(RefCell::new(Vec::new()));
+    let (mut friendship_input, mut adoption_input, mut control_input, captures) = worker
+        .dataflow::<Time, _, _>(|scope| {
+            let (friendship_input, friendship_records) = scope.new_input::<Vec<(User, User)>>();
+            let (adoption_input, adoption_records) = scope.new_input::<Vec<((User, Topic), Day)>>();
+            let friendships = graph::simple_graph(friendship_records);
+            let adoptions = graph::adoptions(adoption_records);
+            let tables = dataflow::build(friendships, adoptions, &params, Rc::clone(&dictionary));
+            let captures = Captures {
+                users: capture(
+                    tables.users,
+                    move |row| user_part(row.user_id, parts),
+                    &probe,
+                ),
+                user_topics: capture(
+                    tables.user_topics,
+                    move |row| user_part(row.user_id, parts),
+                    &probe,
+                ),
+                topic_leaders: capture(tables.topic_leaders, |_| 0, &probe),
+                degrees: capture(tables.degree_distribution, |_| 0, &probe),
+                topics: capture(tables.topics, |_| 0, &probe),
+            };
 
-    let (mut friendship_input, mut control_input, users, degrees) = worker.dataflow::<Time, _, _>(|scope| {
-        let (friendship_input, records) = scope.new_input::<Vec<(User, User)>>();
-        let friendships = graph::simple_graph(records);
-        let tables = dataflow::build(friendships, &params);
-        let users = capture(tables.users, move |row| user_part(row.user_id, parts), &probe);
-        let degrees = capture(tables.degree_distribution, |_| 0, &probe);
+            let (control_input, control) = scope.new_input::<Vec<Control>>();
+            let seen = Rc::clone(&control_seen);
+            control
+                .broadcast()
+                .inspect(move |message: &Control| seen.borrow_mut().push(message.clone()))
+                .probe_with(&control_probe);
+            (friendship_input, adoption_input, control_input, captures)
+        });
 
-        let (control_input, control) = scope.new_input::<Vec<Control>>();
-        let seen = Rc::clone(&control_seen);
-        control
-            .broadcast()
-            .inspect(move |message: &Control| seen.borrow_mut().push(message.clone()))
-            .probe_with(&control_probe);
-        (friendship_input, control_input, users, degrees)
-    });
-
-    // Time 0: read this worker's share.
-    let mut stats = ReadStats::default();
-    let stop_after = (job.params.max_bad_lines as usize).saturating_add(1);
+    // Time 0: feed this worker's share.
+    for (user, topic, day) in local.records {
+        adoption_input.send(((user, to_global[topic as usize]), day));
+    }
     let mut pending = 0usize;
     let mut send = |a: User, b: User, worker: &mut Worker| {
         friendship_input.send((a.min(b), a.max(b)));
@@ -313,6 +492,12 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
         }
     };
     if let Some(model) = &context.model {
+        for chunk in (index..model.adoption_chunks()).step_by(peers) {
+            model.adoption_chunk(chunk, |a| {
+                stats.adoption_records += 1;
+                adoption_input.send(((a.user, to_global[a.topic as usize]), a.day));
+            });
+        }
         for chunk in (index..model.edge_chunks()).step_by(peers) {
             model.edge_chunk(
                 chunk,
@@ -324,43 +509,51 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
                         send(a, b, worker);
                     }
                 },
-                |_adoption| {},
+                |a| {
+                    stats.adoption_records += 1;
+                    adoption_input.send(((a.user, to_global[a.topic as usize]), a.day));
+                },
             );
         }
     }
     for share in input::shares(&context.friendship_sources, index, peers) {
-        let source = &context.friendship_sources[share.source];
-        let sniff = &context.friendship_sniffs[share.source];
-        let mut last_offset = share.start;
-        let report = records::parse_share::<Friendship>(source, &share, sniff, stop_after.saturating_sub(stats.bad.len()), |f, offset| {
-            if f.src == f.dst {
-                stats.self_loops += 1;
-            } else {
-                send(f.src, f.dst, worker);
-            }
-            if let Some(bar) = &context.progress {
-                if offset > last_offset + (8 << 20) {
-                    bar.inc(offset - last_offset);
-                    last_offset = offset;
-                }
-            }
-        });
-        stats.friendship_records += report.records;
-        stats.headers += u64::from(report.header);
-        stats.bytes += report.bytes;
-        stats.bad_total += report.bad.len() as u64;
-        stats.bad.extend(report.bad);
-        if let Some(bar) = &context.progress {
-            bar.inc((share.start + report.bytes).saturating_sub(last_offset));
-        }
         if stats.bad.len() >= stop_after {
             break;
         }
+        let source = &context.friendship_sources[share.source];
+        let sniff = &context.friendship_sniffs[share.source];
+        let mut last_offset = share.start;
+        let report = records::parse_share::<Friendship>(
+            source,
+            &share,
+            sniff,
+            stop_after - stats.bad.len(),
+            |f, offset| {
+                if f.src == f.dst {
+                    stats.self_loops += 1;
+                } else {
+                    send(f.src, f.dst, worker);
+                }
+                if let Some(bar) = &context.progress {
+                    if offset > last_offset + (8 << 20) {
+                        bar.inc(offset - last_offset);
+                        last_offset = offset;
+                    }
+                }
+            },
+        );
+        stats.friendship_records += report.records;
+        if let Some(bar) = &context.progress {
+            bar.inc((share.start + report.bytes).saturating_sub(last_offset));
+        }
+        stats.absorb(report);
     }
     control_input.send(Control::Read(stats));
     friendship_input.advance_to(1);
+    adoption_input.advance_to(1);
     control_input.advance_to(1);
     friendship_input.flush();
+    adoption_input.flush();
     control_input.flush();
     worker.step_while(|| probe.less_than(&1) || control_probe.less_than(&1));
 
@@ -375,11 +568,12 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
 
     // Time 1: write this worker's parts (unless the job failed), then the barrier.
     let written = match &verdict {
-        Ok(()) => write_parts(context, index, peers, &users, &degrees),
+        Ok(()) => write_parts(context, index, peers, &captures),
         Err(_) => Err("not written".to_string()),
     };
     control_input.send(Control::Written(written));
     drop(friendship_input);
+    drop(adoption_input);
     drop(control_input);
     worker.step_while(|| !control_probe.done());
     verdict?;
@@ -403,11 +597,14 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
     if index != 0 {
         return Ok(None);
     }
-    let mut degree_distribution: Vec<DegreeRow> = final_rows(&degrees);
+    let mut degree_distribution: Vec<DegreeRow> = final_rows(&captures.degrees);
     degree_distribution.sort();
+    let mut topics: Vec<TopicRow> = final_rows(&captures.topics);
+    topics.sort();
     Ok(Some(Totals {
         read,
         degree_distribution,
+        topics,
         rows,
     }))
 }
@@ -425,23 +622,41 @@ fn check_read(job: &Job, context: &Context, read: &ReadStats) -> Result<()> {
         });
     }
     if let job::Source::Files {
-        friendships: Some(path),
-        ..
+        friendships,
+        adoptions,
     } = &job.source
     {
-        if read.friendship_records == 0 {
-            let what = if context.friendship_sources.len() == 1 {
-                format!("{}:1: no friendship records: the file is empty", path.display())
-            } else {
-                format!(
-                    "{}: no friendship records in its {} part files",
-                    path.display(),
-                    context.friendship_sources.len()
-                )
-            };
-            return Err(Error::Input(format!(
-                "{what} (only comments or a header). Check the path, or drop --friendships."
-            )));
+        let inputs = [
+            (
+                "friendship",
+                "--friendships",
+                friendships,
+                &context.friendship_sources,
+                read.friendship_records,
+            ),
+            (
+                "adoption",
+                "--adoptions",
+                adoptions,
+                &context.adoption_sources,
+                read.adoption_records,
+            ),
+        ];
+        for (what, flag, path, sources, records) in inputs {
+            if let (Some(path), 0) = (path, records) {
+                let where_ = if sources.len() == 1 {
+                    format!("{}:1: no {what} records: the file is empty", path.display())
+                } else {
+                    format!(
+                        "{}: no {what} records in its {} part files",
+                        path.display(),
+                        sources.len()
+                    )
+                };
+                return Err(Error::Input(format!(
+                    "{where_} (only comments or a header). Check the path, or drop {flag}."
+                )));
+            }
         }
     }
     Ok(())
@@ -464,24 +679,72 @@ fn write_parts(
     context: &Context,
     index: usize,
     peers: usize,
-    users: &Captured<UserRow>,
-    degrees: &Captured<DegreeRow>,
+    captures: &Captures,
 ) -> std::result::Result<Vec<(String, u64)>, String> {
-    let job = &context.job;
-    let mut counts = Vec::new();
-    let users = final_rows(users);
-    counts.push((
-        "users".to_string(),
-        write_table(context, "users", job.parts, index, peers, users, |row| {
-            user_part(row.user_id, job.parts)
-        })?,
-    ));
-    let degrees = final_rows(degrees);
-    counts.push((
-        "degree_distribution".to_string(),
-        write_table(context, "degree_distribution", 1, index, peers, degrees, |_| 0)?,
-    ));
-    Ok(counts)
+    let parts = context.job.parts;
+    let by_user = |user| user_part(user, parts);
+    Ok(vec![
+        (
+            "users".to_string(),
+            write_table(
+                context,
+                "users",
+                parts,
+                index,
+                peers,
+                final_rows(&captures.users),
+                |row| by_user(row.user_id),
+            )?,
+        ),
+        (
+            "user_topics".to_string(),
+            write_table(
+                context,
+                "user_topics",
+                parts,
+                index,
+                peers,
+                final_rows(&captures.user_topics),
+                |row| by_user(row.user_id),
+            )?,
+        ),
+        (
+            "topic_leaders".to_string(),
+            write_table(
+                context,
+                "topic_leaders",
+                1,
+                index,
+                peers,
+                final_rows(&captures.topic_leaders),
+                |_| 0,
+            )?,
+        ),
+        (
+            "degree_distribution".to_string(),
+            write_table(
+                context,
+                "degree_distribution",
+                1,
+                index,
+                peers,
+                final_rows(&captures.degrees),
+                |_| 0,
+            )?,
+        ),
+        (
+            "topics".to_string(),
+            write_table(
+                context,
+                "topics",
+                1,
+                index,
+                peers,
+                final_rows(&captures.topics),
+                |_| 0,
+            )?,
+        ),
+    ])
 }
 
 /// Writes the parts `p` of a table with `p % peers == index`, each sorted.
@@ -500,10 +763,7 @@ fn write_table<R: Row + Ord>(
     let mut written = 0;
     for part in (index..parts).step_by(peers) {
         let mine: Vec<&R> = rows.iter().filter(|r| part_of(r) == part as u64).collect();
-        let path = dir.join(format!(
-            "part-{part:05}.{}",
-            context.job.format.extension()
-        ));
+        let path = dir.join(format!("part-{part:05}.{}", context.job.format.extension()));
         output::write_table(&path, context.job.format, &mine)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         written += mine.len() as u64;

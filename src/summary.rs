@@ -8,7 +8,7 @@ use crate::input::FileInfo;
 use crate::job::{self, Job};
 use crate::params::Params;
 use crate::run::ReadStats;
-use crate::tables::DegreeRow;
+use crate::tables::{DegreeRow, TopicRow};
 
 /// The program that wrote the output.
 #[derive(Clone, Debug, Serialize)]
@@ -24,6 +24,8 @@ pub struct Program {
 pub struct Inputs {
     /// Friendship files with sizes and SHA-256.
     pub friendships: Vec<FileInfo>,
+    /// Adoption files with sizes and SHA-256.
+    pub adoptions: Vec<FileInfo>,
     /// The generator settings, when the graph was generated in memory.
     pub generated: Option<serde_json::Value>,
 }
@@ -41,6 +43,15 @@ pub struct Counts {
     pub super_connectors: u64,
     /// Users with friend_count >= C.
     pub connectors: u64,
+    /// Current adoptions (rows of `user_topics`).
+    pub adoptions: u64,
+    /// Topics with at least one adoption.
+    pub topics: u64,
+    /// Adoptions with k >= 1 (a friend adopted 1..=W days before); equals the
+    /// sum of all credit.
+    pub socially_explained_adoptions: u64,
+    /// Rows of `topic_leaders`.
+    pub topic_leaders: u64,
 }
 
 /// The study shares, over users with at least one friend (0 when there are none).
@@ -52,15 +63,19 @@ pub struct Shares {
     pub share_super: f64,
 }
 
-/// What happened to the friendship lines.
+/// What happened to the input lines.
 #[derive(Clone, Debug, Serialize)]
-pub struct FriendshipLines {
-    /// Records parsed.
-    pub records: u64,
+pub struct Lines {
+    /// Friendship records parsed.
+    pub friendship_records: u64,
     /// Self-loops `a a`, rejected.
     pub self_loops_rejected: u64,
-    /// Records that repeated a friendship already seen (either orientation).
-    pub duplicates: u64,
+    /// Friendship records that repeated a friendship already seen (either orientation).
+    pub duplicate_friendships: u64,
+    /// Adoption records parsed.
+    pub adoption_records: u64,
+    /// Adoption records for a (user, topic) already seen (only the earliest day counts).
+    pub repeated_adoptions: u64,
     /// Header lines skipped.
     pub header_lines: u64,
     /// Malformed lines skipped under `max_bad_lines` (listed in `rejects.csv`).
@@ -80,8 +95,8 @@ pub struct Summary {
     pub counts: Counts,
     /// Study shares.
     pub shares: Shares,
-    /// Friendship line accounting.
-    pub friendship_lines: FriendshipLines,
+    /// Input line accounting.
+    pub lines: Lines,
 }
 
 fn share(part: u64, whole: u64) -> f64 {
@@ -97,12 +112,16 @@ pub fn build(
     job: &Job,
     read: &ReadStats,
     degrees: &[DegreeRow],
+    topics: &[TopicRow],
     rows: &[(String, u64)],
-    friendship_files: Vec<FileInfo>,
+    (friendship_files, adoption_files): (Vec<FileInfo>, Vec<FileInfo>),
 ) -> Summary {
     let params = &job.params;
     let users_with_friends: u64 = degrees.iter().map(|d| d.users).sum();
-    let endpoints: u64 = degrees.iter().map(|d| d.users * u64::from(d.friend_count)).sum();
+    let endpoints: u64 = degrees
+        .iter()
+        .map(|d| d.users * u64::from(d.friend_count))
+        .sum();
     let at_least = |min: u32| -> u64 {
         degrees
             .iter()
@@ -113,11 +132,8 @@ pub fn build(
     let friendships = endpoints / 2;
     let super_connectors = at_least(params.super_connector_min.max(1));
     let connectors = at_least(params.connector_min.max(1));
-    let table_rows = |name: &str| {
-        rows.iter()
-            .find(|(t, _)| t == name)
-            .map_or(0, |(_, n)| *n)
-    };
+    let table_rows = |name: &str| rows.iter().find(|(t, _)| t == name).map_or(0, |(_, n)| *n);
+    let adoptions: u64 = topics.iter().map(|t| t.adopters).sum();
     let generated = match &job.source {
         job::Source::Generated(p) => Some(serde_json::json!({
             "users": p.users,
@@ -134,6 +150,7 @@ pub fn build(
         parameters: params.clone(),
         inputs: Inputs {
             friendships: friendship_files,
+            adoptions: adoption_files,
             generated,
         },
         counts: Counts {
@@ -142,15 +159,21 @@ pub fn build(
             users_with_friends,
             super_connectors,
             connectors,
+            adoptions,
+            topics: topics.len() as u64,
+            socially_explained_adoptions: topics.iter().map(|t| t.socially_explained).sum(),
+            topic_leaders: table_rows("topic_leaders"),
         },
         shares: Shares {
             share_connectors: share(connectors, users_with_friends),
             share_super: share(super_connectors, users_with_friends),
         },
-        friendship_lines: FriendshipLines {
-            records: read.friendship_records,
+        lines: Lines {
+            friendship_records: read.friendship_records,
             self_loops_rejected: read.self_loops,
-            duplicates: read.friendship_records - read.self_loops - friendships,
+            duplicate_friendships: read.friendship_records - read.self_loops - friendships,
+            adoption_records: read.adoption_records,
+            repeated_adoptions: read.adoption_records - adoptions,
             header_lines: read.headers,
             bad_lines_skipped: read.bad_total,
         },

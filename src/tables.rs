@@ -126,3 +126,111 @@ impl Row for DegreeRow {
         ]);
     }
 }
+
+/// A row of `user_topics`: one current adoption with its metrics.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UserTopicRow {
+    /// The adopter (sort key, then topic).
+    pub user_id: u64,
+    /// The topic name.
+    pub topic: String,
+    /// The adoption day (days since 1970-01-01), written as an ISO date.
+    pub adopted: i32,
+    /// Friends into the same topic.
+    pub reach: u32,
+    /// Friends who adopted 1..=W days later.
+    pub persuaded: u32,
+    /// Credit for those friends' adoptions.
+    pub credit: Decimal,
+}
+
+impl Row for UserTopicRow {
+    fn columns() -> Vec<Column> {
+        vec![
+            col("user_id", ColType::U64),
+            col("topic", ColType::Str),
+            col("adopted", ColType::Date),
+            col("reach", ColType::I64),
+            col("persuaded", ColType::I64),
+            col("credit", ColType::F64),
+        ]
+    }
+    fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>) {
+        out.extend([
+            Cell::U64(self.user_id),
+            Cell::Str(&self.topic),
+            Cell::Date(self.adopted),
+            Cell::I64(self.reach.into()),
+            Cell::I64(self.persuaded.into()),
+            Cell::F64(self.credit.0),
+        ]);
+    }
+}
+
+/// A row of `topic_leaders`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LeaderRow {
+    /// The topic name (sort key, then rank).
+    pub topic: String,
+    /// 1..=K.
+    pub rank: u32,
+    /// The leader.
+    pub user_id: u64,
+    /// credit(u,t).
+    pub credit: Decimal,
+    /// persuaded(u,t).
+    pub persuaded: u32,
+    /// reach(u,t).
+    pub reach: u32,
+}
+
+impl Row for LeaderRow {
+    fn columns() -> Vec<Column> {
+        vec![
+            col("topic", ColType::Str),
+            col("rank", ColType::I64),
+            col("user_id", ColType::U64),
+            col("credit", ColType::F64),
+            col("persuaded", ColType::I64),
+            col("reach", ColType::I64),
+        ]
+    }
+    fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>) {
+        out.extend([
+            Cell::Str(&self.topic),
+            Cell::I64(self.rank.into()),
+            Cell::U64(self.user_id),
+            Cell::F64(self.credit.0),
+            Cell::I64(self.persuaded.into()),
+            Cell::I64(self.reach.into()),
+        ]);
+    }
+}
+
+/// A row of `topics` (an addition to METRICS.md's tables, see docs/metrics.md).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TopicRow {
+    /// The topic name (sort key).
+    pub topic: String,
+    /// Current adoptions of the topic.
+    pub adopters: u64,
+    /// Adoptions with k >= 1: a friend adopted 1..=W days before.
+    pub socially_explained: u64,
+}
+
+impl Row for TopicRow {
+    fn columns() -> Vec<Column> {
+        vec![
+            col("topic", ColType::Str),
+            col("adopters", ColType::I64),
+            col("socially_explained", ColType::I64),
+        ]
+    }
+    fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>) {
+        out.extend([
+            Cell::Str(&self.topic),
+            Cell::I64(self.adopters as i64),
+            Cell::I64(self.socially_explained as i64),
+        ]);
+    }
+}

@@ -26,16 +26,26 @@ fn star_with_duplicates_self_loops_and_both_orientations() {
     assert_matches_oracle(&out, &oracle);
     // Hand-worked: hub has 5 friends, 5 and 6 have 2, the others 1; 7 is absent.
     let users = users_sorted(&out);
-    let counts: Vec<(&str, &str)> = users.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect();
+    let counts: Vec<(&str, &str)> = users
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
     assert_eq!(
         counts,
-        vec![("1", "5"), ("2", "1"), ("3", "1"), ("4", "1"), ("5", "2"), ("6", "2")]
+        vec![
+            ("1", "5"),
+            ("2", "1"),
+            ("3", "1"),
+            ("4", "1"),
+            ("5", "2"),
+            ("6", "2")
+        ]
     );
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["friendship_lines"]["self_loops_rejected"], 2);
-    assert_eq!(summary["friendship_lines"]["duplicates"], 2);
-    assert_eq!(summary["friendship_lines"]["header_lines"], 1);
+    assert_eq!(summary["lines"]["self_loops_rejected"], 2);
+    assert_eq!(summary["lines"]["duplicate_friendships"], 2);
+    assert_eq!(summary["lines"]["header_lines"], 1);
 }
 
 #[test]
@@ -120,7 +130,7 @@ fn lastfm_lists_both_directions() {
     assert_matches_oracle(&out, &oracle);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["friendship_lines"]["duplicates"], 12_717);
+    assert_eq!(summary["lines"]["duplicate_friendships"], 12_717);
 }
 
 #[test]
@@ -146,7 +156,9 @@ fn part_files_gzip_and_large_splits_agree() {
     let mut text = String::from("# generated\n");
     let mut x = 12345u64;
     for _ in 0..120_000 {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let a = (x >> 33) % 5000;
         let b = (x >> 13) % 5000;
         text.push_str(&format!("{a}\t{b}\n"));
@@ -183,7 +195,10 @@ fn parquet_reads_back_as_csv() {
     let parquet = dir.path().join("parquet");
     run(&input, &csv, 2, &[], Format::Csv).unwrap();
     run(&input, &parquet, 2, &[], Format::Parquet).unwrap();
-    for (table, header) in [("users", USERS_HEADER), ("degree_distribution", DEGREES_HEADER)] {
+    for (table, header) in [
+        ("users", USERS_HEADER),
+        ("degree_distribution", DEGREES_HEADER),
+    ] {
         let expected = read_table(&csv, table, header);
         let mut parts: Vec<_> = std::fs::read_dir(parquet.join(table))
             .unwrap()

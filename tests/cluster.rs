@@ -21,7 +21,13 @@ fn free_ports(n: usize) -> Vec<u16> {
 }
 
 /// Runs `processes` copies of the binary, waits (bounded) and returns their exit codes.
-fn run_processes(input: &Path, out: &Path, hostfile: &Path, processes: usize, workers: usize) -> Vec<i32> {
+fn run_processes(
+    input: &Path,
+    out: &Path,
+    hostfile: &Path,
+    processes: usize,
+    workers: usize,
+) -> Vec<i32> {
     let children: Vec<_> = (0..processes)
         .map(|p| {
             Command::new(env!("CARGO_BIN_EXE_reach"))
@@ -47,7 +53,8 @@ fn run_processes(input: &Path, out: &Path, hostfile: &Path, processes: usize, wo
             if let Some(status) = child.try_wait().unwrap() {
                 if !status.success() {
                     let mut err = String::new();
-                    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+                    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err)
+                        .unwrap();
                     eprintln!("{err}");
                 }
                 break status.code().unwrap_or(-1);
@@ -76,7 +83,11 @@ fn two_and_three_processes_match_one() {
         let out = dir.path().join(format!("out-{processes}x{workers}"));
         let codes = run_processes(&input, &out, &hostfile, processes, workers);
         assert!(codes.iter().all(|&c| c == 0), "exit codes {codes:?}");
-        assert_eq!(snapshot(&out), expected, "{processes} processes x {workers} workers");
+        assert_eq!(
+            snapshot(&out),
+            expected,
+            "{processes} processes x {workers} workers"
+        );
     }
 }
 

@@ -61,7 +61,11 @@ fn non_numeric_id() {
 #[test]
 fn id_out_of_range() {
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "f.txt", "18446744073709551615 1\n18446744073709551616 1\n");
+    let input = write(
+        dir.path(),
+        "f.txt",
+        "18446744073709551615 1\n18446744073709551616 1\n",
+    );
     assert_eq!(
         fails_with(&input, 1),
         format!(
@@ -115,7 +119,10 @@ fn missing_file() {
     let input = dir.path().join("nope.csv");
     assert_eq!(
         fails_with(&input, 1),
-        format!("{}: No such file or directory (os error 2)", input.display())
+        format!(
+            "{}: No such file or directory (os error 2)",
+            input.display()
+        )
     );
 }
 
@@ -169,7 +176,10 @@ fn line_numbers_are_absolute_in_split_files() {
     assert!(text.len() > 2 << 20);
     assert_eq!(
         fails_with(&input, 2),
-        format!("{}:300001: expected 2 fields (src dst), found 3", input.display())
+        format!(
+            "{}:300001: expected 2 fields (src dst), found 3",
+            input.display()
+        )
     );
 }
 
@@ -181,7 +191,9 @@ fn tolerated_bad_lines_go_to_rejects() {
     let out = dir.path().join("out");
     let error = run(&input, &out, 1, &["max_bad_lines=1"], Format::Csv).unwrap_err();
     assert!(
-        error.to_string().contains("and 1 more bad lines, more than max_bad_lines = 1"),
+        error
+            .to_string()
+            .contains("and 1 more bad lines, more than max_bad_lines = 1"),
         "{error}"
     );
     run(&input, &out, 2, &["max_bad_lines=2"], Format::Csv).unwrap();
@@ -197,7 +209,7 @@ fn tolerated_bad_lines_go_to_rejects() {
     assert_eq!(users.len(), 3);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["friendship_lines"]["bad_lines_skipped"], 2);
+    assert_eq!(summary["lines"]["bad_lines_skipped"], 2);
 }
 
 #[test]
@@ -211,5 +223,8 @@ fn bad_flags_name_the_fix() {
         "--set top_kk: unknown parameter; the parameters are super_connector_min, connector_min, window_days, top_k, max_bad_lines"
     );
     let error = run(&input, &out, 1, &["top_k=-1"], Format::Csv).unwrap_err();
-    assert_eq!(error.to_string(), "--set top_k=-1: expected a non-negative integer");
+    assert_eq!(
+        error.to_string(),
+        "--set top_k=-1: expected a non-negative integer"
+    );
 }

@@ -1,20 +1,20 @@
-//! The simple undirected graph: friendship records in, each friendship once
-//! out (smaller id first), as a differential collection.
+//! Input records become sets: the simple undirected friendship graph (each
+//! friendship once, smaller id first) and the adoptions (each (user, topic)
+//! once, at its earliest day), as differential collections.
 //!
-//! Readers send every non-loop record oriented `(min, max)`. The records are
-//! exchanged by friendship so that each worker owns a share of the
-//! friendships, then collapsed by sorting (not hashing): a worker sorts what
-//! it received for a time, drops repeats and emits each new friendship once
-//! with diff `+1`. This costs one sort instead of a `distinct` arrangement,
-//! which for tens of millions of friendships halves the memory.
+//! Readers send records to the worker that owns their key; that worker
+//! collapses what it received for a time by sorting (not hashing) and emits
+//! each new key once with diff `+1`. This costs one sort instead of a
+//! `distinct`/`reduce` arrangement, which for tens of millions of
+//! friendships halves the memory.
 
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::Operator;
 use timely::dataflow::StreamVec;
 
-use differential_dataflow::AsCollection;
+use differential_dataflow::{AsCollection, ExchangeData};
 
-use super::{Coll, Diff, Time, User};
+use super::{Coll, Day, Diff, Time, Topic, User};
 
 /// Mixes the bits of a 64-bit value (SplitMix64's finaliser): used to route
 /// keys to workers and rows to part files, stable across versions and runs.
@@ -25,11 +25,34 @@ pub fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// Collapses oriented friendship records into the set of friendships.
+/// Collapses oriented friendship records `(min, max)` into the set of friendships.
 pub fn simple_graph<'s>(records: StreamVec<'s, Time, (User, User)>) -> Coll<'s, (User, User)> {
-    let route = Exchange::new(|&(a, b): &(User, User)| mix(a ^ mix(b)));
+    earliest_per_key(records, "SimpleGraph", |&(a, b)| mix(a ^ mix(b)))
+}
+
+/// Collapses adoption observations `((user, topic), day)` into one adoption
+/// per (user, topic) at the earliest day.
+pub fn adoptions<'s>(
+    records: StreamVec<'s, Time, ((User, Topic), Day)>,
+) -> Coll<'s, ((User, Topic), Day)> {
+    earliest_per_key(records, "Adoptions", |((user, topic), _)| {
+        mix(*user ^ mix(u64::from(*topic)))
+    })
+}
+
+/// Keeps, per key, the least record (records are compared whole, so a
+/// `(key, day)` pair keeps its earliest day; a key alone is deduplicated).
+fn earliest_per_key<'s, R>(
+    records: StreamVec<'s, Time, R>,
+    name: &str,
+    route: impl Fn(&R) -> u64 + 'static,
+) -> Coll<'s, R>
+where
+    R: ExchangeData + KeyOf,
+{
+    let route = Exchange::new(move |record: &R| route(record));
     records
-        .unary_frontier(route, "SimpleGraph", |_capability, _info| {
+        .unary_frontier(route, name, |_capability, _info| {
             let mut stash = Vec::new();
             move |(input, frontier), output| {
                 input.for_each_stamp(|capability, data| {
@@ -53,15 +76,33 @@ pub fn simple_graph<'s>(records: StreamVec<'s, Time, (User, User)>) -> Coll<'s, 
                     if frontier.frontier().less_equal(time) {
                         break;
                     }
-                    let (time, capability, mut edges) = stash.remove(0);
-                    edges.sort_unstable();
-                    edges.dedup();
+                    let (time, capability, mut records) = stash.remove(0);
+                    records.sort_unstable();
+                    records.dedup_by(|later, earlier| later.key_eq(earlier));
                     let mut session = output.session(&capability);
-                    for edge in edges {
-                        session.give((edge, time, 1 as Diff));
+                    for record in records {
+                        session.give((record, time, 1 as Diff));
                     }
                 }
             }
         })
         .as_collection()
+}
+
+/// Records whose key is a prefix of the record.
+trait KeyOf {
+    /// Whether two records have the same key.
+    fn key_eq(&self, other: &Self) -> bool;
+}
+
+impl KeyOf for (User, User) {
+    fn key_eq(&self, other: &Self) -> bool {
+        self == other
+    }
+}
+
+impl KeyOf for ((User, Topic), Day) {
+    fn key_eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
 }

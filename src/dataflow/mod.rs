@@ -1,24 +1,36 @@
 //! The dataflow: from input records to every output table.
 //!
 //! ```text
-//! friendship lines ─▶ graph::simple_graph ─▶ friends::by_user (arranged once)
-//!                                              ├─▶ friends::friend_counts ─▶ tiers::users
-//!                                              └─▶ friends::degree_distribution
+//! friendship records ─▶ graph::simple_graph ─▶ friends::by_user (arranged once)
+//!                                  │               ├─▶ friends::friend_counts ─┬─▶ tiers::users
+//!                                  │               └─▶ friends::degree_distribution
+//! adoption records ─▶ graph::adoptions ─▶ topical::topic_vectors (arranged once)
+//!                                  └──────────────┴─▶ topical::co_adoptions (half joins)
+//!                                                      └─▶ topical::user_topics ─▶ leaders::leaders
 //! ```
 //! One module per metric family; each takes collections or arrangements and
 //! returns collections, so a job wires them together in [`build`].
 
 pub mod friends;
 pub mod graph;
+pub mod leaders;
+pub mod lookup;
 pub mod tiers;
+pub mod topical;
 
+use differential_dataflow::operators::CountTotal;
 use differential_dataflow::VecCollection;
 
 use crate::params::Params;
-use crate::tables::{DegreeRow, UserRow};
+use crate::tables::{Decimal, DegreeRow, LeaderRow, TopicRow, UserRow, UserTopicRow};
+use crate::topics;
 
 /// A user id as it appears in the input.
 pub type User = u64;
+/// An interned topic (see [`crate::topics`]).
+pub type Topic = u32;
+/// A day: days since 1970-01-01.
+pub type Day = i32;
 /// Logical time: 0 is the base load, night `n` is time `n`.
 pub type Time = u32;
 /// Differences (multiplicities) of updates.
@@ -29,21 +41,89 @@ pub type Coll<'s, D> = VecCollection<'s, Time, D, Diff>;
 
 /// The output tables as collections, one update stream per table.
 pub struct Tables<'s> {
-    /// `users`, keyed by user id.
+    /// `users`.
     pub users: Coll<'s, UserRow>,
+    /// `user_topics`.
+    pub user_topics: Coll<'s, UserTopicRow>,
+    /// `topic_leaders`.
+    pub topic_leaders: Coll<'s, LeaderRow>,
     /// `degree_distribution`.
     pub degree_distribution: Coll<'s, DegreeRow>,
+    /// `topics`: adopters and socially explained adoptions per topic.
+    pub topics: Coll<'s, TopicRow>,
 }
 
-/// Builds every table from the simple undirected friendship graph
-/// (each friendship once, smaller id first).
-pub fn build<'s>(friendships: Coll<'s, (User, User)>, params: &Params) -> Tables<'s> {
-    let by_user = friends::by_user(friendships);
+/// Builds every table from the simple undirected friendship graph (each
+/// friendship once, smaller id first) and the adoptions (each (user, topic)
+/// once, at its earliest day).
+pub fn build<'s>(
+    friendships: Coll<'s, (User, User)>,
+    adoptions: Coll<'s, ((User, Topic), Day)>,
+    params: &Params,
+    dictionary: topics::Shared,
+) -> Tables<'s> {
+    let by_user = friends::by_user(friendships.clone());
     let counts = friends::friend_counts(&by_user);
     let degree_distribution = friends::degree_distribution(counts.clone());
-    let users = tiers::users(counts, params);
+
+    let vectors = topical::topic_vectors(adoptions.clone());
+    let co_adoptions = topical::co_adoptions(friendships, &by_user, &vectors);
+    let user_topics = topical::user_topics(adoptions, co_adoptions, params.window_days);
+    let leaders = leaders::leaders(user_topics.clone(), params.top_k);
+    let users = tiers::users(
+        counts,
+        user_topics.clone(),
+        leaders.clone(),
+        params,
+        dictionary.clone(),
+    );
+
+    let names = dictionary.clone();
+    let topic_rows = user_topics
+        .clone()
+        .map(|row| (row.topic, row.persuaders > 0))
+        .count_total()
+        .map(|((topic, explained), n)| (topic, (explained, n)))
+        .reduce_named("Topics", move |&topic, counts, output| {
+            let mut row = TopicRow {
+                topic: names.borrow().name(topic).to_string(),
+                adopters: 0,
+                socially_explained: 0,
+            };
+            for ((explained, n), _) in counts {
+                row.adopters += *n as u64;
+                if *explained {
+                    row.socially_explained += *n as u64;
+                }
+            }
+            output.push((row, 1));
+        })
+        .map(|(_, row)| row);
+
+    let names = dictionary.clone();
+    let user_topic_rows = user_topics.map(move |row| UserTopicRow {
+        user_id: row.user,
+        topic: names.borrow().name(row.topic).to_string(),
+        adopted: row.day,
+        reach: row.reach,
+        persuaded: row.persuaded,
+        credit: row.credit,
+    });
+    let names = dictionary;
+    let leader_rows = leaders.map(move |leader| LeaderRow {
+        topic: names.borrow().name(leader.topic).to_string(),
+        rank: leader.rank,
+        user_id: leader.candidate.user,
+        credit: leader.candidate.credit,
+        persuaded: leader.candidate.persuaded,
+        reach: leader.candidate.reach,
+    });
+    let _ = Decimal(0.0);
     Tables {
         users,
+        user_topics: user_topic_rows,
+        topic_leaders: leader_rows,
         degree_distribution,
+        topics: topic_rows,
     }
 }

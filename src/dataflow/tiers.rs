@@ -1,13 +1,23 @@
-//! The `users` table: one row per user with a current friendship, with the
-//! super-connector flag and the CRM tier.
+//! The `users` table: one row per user with a current friendship or
+//! adoption, assembled from friend counts, per-adoption metrics and
+//! leadership.
 //!
 //! `tier(u)` is the first that applies: `super-connector` (friend_count >=
 //! T), `topical-influencer` (a topic leader in any topic), `connector`
-//! (friend_count >= C), `standard`.
+//! (friend_count >= C), `standard`. `influence` sums credit over topics in
+//! topic-id order (a fixed order, so the bits never depend on workers);
+//! `top_topic` is the topic with the largest credit > 0, ties broken by name.
 
-use super::{Coll, User};
+use std::cmp::Ordering;
+
+use serde::{Deserialize, Serialize};
+
+use super::leaders::Leader;
+use super::topical::UserTopic;
+use super::{Coll, Topic, User};
 use crate::params::Params;
-use crate::tables::{Tier, UserRow};
+use crate::tables::{Decimal, Tier, UserRow};
+use crate::topics;
 
 /// The tier of a user from its friend count and whether it leads a topic.
 pub fn tier(friend_count: u32, leads_a_topic: bool, params: &Params) -> Tier {
@@ -22,16 +32,76 @@ pub fn tier(friend_count: u32, leads_a_topic: bool, params: &Params) -> Tier {
     }
 }
 
-/// The `users` table from friend counts.
-pub fn users<'s>(counts: Coll<'s, (User, u32)>, params: &Params) -> Coll<'s, UserRow> {
+/// What is known of a user, gathered by user.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+enum Fact {
+    Friends(u32),
+    Adoption(Topic, Decimal, u32),
+    Leads,
+}
+
+/// The `users` table.
+pub fn users<'s>(
+    counts: Coll<'s, (User, u32)>,
+    user_topics: Coll<'s, UserTopic>,
+    leaders: Coll<'s, Leader>,
+    params: &Params,
+    dictionary: topics::Shared,
+) -> Coll<'s, UserRow> {
     let params = params.clone();
-    counts.map(move |(user_id, friend_count)| UserRow {
-        user_id,
-        friend_count,
-        super_connector: friend_count >= params.super_connector_min,
-        influence: 0.0.into(),
-        persuaded_total: 0,
-        top_topic: String::new(),
-        tier: tier(friend_count, false, &params),
-    })
+    counts
+        .map(|(user, count)| (user, Fact::Friends(count)))
+        .concat(user_topics.map(|row| {
+            (
+                row.user,
+                Fact::Adoption(row.topic, row.credit, row.persuaded),
+            )
+        }))
+        .concat(leaders.map(|leader| (leader.candidate.user, Fact::Leads)))
+        .reduce_named("Users", move |&user_id, facts, output| {
+            let mut friend_count = 0;
+            let mut influence = 0.0;
+            let mut persuaded_total = 0u64;
+            let mut top: Option<(Decimal, Topic)> = None;
+            let mut leads = false;
+            let dictionary = dictionary.borrow();
+            for (fact, _) in facts {
+                match fact {
+                    Fact::Friends(n) => friend_count = *n,
+                    Fact::Adoption(topic, credit, persuaded) => {
+                        influence += credit.0;
+                        persuaded_total += u64::from(*persuaded);
+                        if credit.0 > 0.0 {
+                            let better = match top {
+                                None => true,
+                                Some((best, best_topic)) => match credit.cmp(&best) {
+                                    Ordering::Greater => true,
+                                    Ordering::Less => false,
+                                    Ordering::Equal => {
+                                        dictionary.name(*topic) < dictionary.name(best_topic)
+                                    }
+                                },
+                            };
+                            if better {
+                                top = Some((*credit, *topic));
+                            }
+                        }
+                    }
+                    Fact::Leads => leads = true,
+                }
+            }
+            let row = UserRow {
+                user_id,
+                friend_count,
+                super_connector: friend_count >= params.super_connector_min,
+                influence: Decimal(influence),
+                persuaded_total,
+                top_topic: top
+                    .map(|(_, topic)| dictionary.name(topic).to_string())
+                    .unwrap_or_default(),
+                tier: tier(friend_count, leads, &params),
+            };
+            output.push((row, 1));
+        })
+        .map(|(_, row)| row)
 }

@@ -217,7 +217,13 @@ pub fn read_share(
             continue;
         }
         let go_on = if carry.is_empty() && !too_long {
-            deliver(&buf[..line_len], false, line_start, line_in_share, &mut each)
+            deliver(
+                &buf[..line_len],
+                false,
+                line_start,
+                line_in_share,
+                &mut each,
+            )
         } else {
             if !too_long {
                 carry.extend_from_slice(&buf[..line_len]);

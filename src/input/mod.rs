@@ -70,7 +70,9 @@ pub fn list_sources(path: &Path) -> Result<Vec<Source>> {
     files
         .into_iter()
         .map(|path| {
-            let bytes = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
+            let bytes = std::fs::metadata(&path)
+                .map_err(|e| Error::io(&path, e))?
+                .len();
             let gz = path.extension().is_some_and(|e| e == "gz");
             Ok(Source { path, bytes, gz })
         })
@@ -189,7 +191,9 @@ mod tests {
     fn every_byte_has_one_owner() {
         let sources = vec![plain(10 << 20), plain(100), plain(3 << 20)];
         for peers in 1..6 {
-            let mut all: Vec<Share> = (0..peers).flat_map(|i| shares(&sources, i, peers)).collect();
+            let mut all: Vec<Share> = (0..peers)
+                .flat_map(|i| shares(&sources, i, peers))
+                .collect();
             all.sort_by_key(|s| (s.source, s.start));
             for (f, source) in sources.iter().enumerate() {
                 let ranges: Vec<_> = all.iter().filter(|s| s.source == f).collect();

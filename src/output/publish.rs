@@ -115,7 +115,10 @@ mod tests {
             let staging = prepare(&out).unwrap();
             std::fs::write(staging.join("x"), format!("{round}")).unwrap();
             publish(&out).unwrap();
-            assert_eq!(std::fs::read_to_string(out.join("x")).unwrap(), format!("{round}"));
+            assert_eq!(
+                std::fs::read_to_string(out.join("x")).unwrap(),
+                format!("{round}")
+            );
         }
         let staging = prepare(&out).unwrap();
         std::fs::write(staging.join("x"), "failed").unwrap();

@@ -215,7 +215,7 @@ pub fn assert_matches_oracle(output: &Path, oracle: &GraphOracle) {
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(output.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["counts"]["friendships"], oracle.edges.len() as u64);
-    assert_eq!(summary["friendship_lines"]["records"], oracle.records);
-    assert_eq!(summary["friendship_lines"]["self_loops_rejected"], oracle.self_loops);
+    assert_eq!(summary["lines"]["friendship_records"], oracle.records);
+    assert_eq!(summary["lines"]["self_loops_rejected"], oracle.self_loops);
     assert!(output.join("_SUCCESS").exists());
 }

@@ -1,0 +1,205 @@
+//! A half join: updates on one side looked up in an arrangement of the other,
+//! with nothing arranged on the streaming side.
+//!
+//! Each request `(key, payload)` at time `t` with diff `r1` meets every
+//! value `v` of `key` in the arrangement whose accumulated diff `r2` over the
+//! chosen times is non-zero: the times before `t` ([`Times::Before`]) or up to
+//! and including `t` ([`Times::Through`]). It emits `logic(key, payload, v)`
+//! at `t` with diff `r1 * r2`. Choosing `Before` for some inputs and
+//! `Through` for others is how a delta query counts every combination of
+//! simultaneous changes exactly once (see [`super::topical`]).
+//!
+//! Times are totally ordered (`u32`), so an output's time is the request's
+//! time. The operator answers requests only once the arrangement is complete
+//! through their time, works through at most [`BUDGET`] matches per
+//! activation (then reschedules itself, so a batch of millions of requests
+//! streams downstream instead of piling up), and holds the arrangement's
+//! compaction just below the oldest unanswered request.
+//!
+//! This is the pattern of the `half_join` operator of differential's
+//! `dogsdogsdogs` crate, re-derived for differential 0.26 and specialised to
+//! totally ordered times.
+
+use std::collections::BTreeMap;
+
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::{Capability, Operator};
+use timely::progress::Antichain;
+
+use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
+use differential_dataflow::trace::cursor::{cursor_list, Cursor};
+use differential_dataflow::trace::implementations::ValSpine;
+use differential_dataflow::trace::TraceReader;
+use differential_dataflow::{AsCollection, ExchangeData, Hashable};
+
+use super::{Coll, Diff, Time};
+
+/// Matches per activation before the operator yields.
+pub const BUDGET: usize = 1 << 16;
+
+/// Which times of the arrangement a request at time `t` sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Times {
+    /// Times strictly before `t`: the state before this round's changes.
+    Before,
+    /// Times up to and including `t`: the state after them.
+    Through,
+}
+
+impl Times {
+    fn admits(self, time: Time, request: Time) -> bool {
+        match self {
+            Times::Before => time < request,
+            Times::Through => time <= request,
+        }
+    }
+}
+
+/// An arrangement of `key -> value`.
+pub type ByKey<'s, K, V> = Arranged<'s, TraceAgent<ValSpine<K, V, Time, Diff>>>;
+
+/// Looks each request up in `arrangement` (see the module docs).
+pub fn lookup<'s, K, V, P, D, I, L>(
+    name: &str,
+    requests: Coll<'s, (K, P)>,
+    arrangement: &ByKey<'s, K, V>,
+    times: Times,
+    mut logic: L,
+) -> Coll<'s, D>
+where
+    K: ExchangeData + Hashable<Output = u64>,
+    V: ExchangeData,
+    P: ExchangeData,
+    D: ExchangeData,
+    I: IntoIterator<Item = D>,
+    L: FnMut(&K, &P, &V) -> I + 'static,
+{
+    let mut trace = Some(arrangement.trace.clone());
+    let scope = requests.scope();
+    let route = Exchange::new(|((key, _), _, _): &((K, P), Time, Diff)| key.hashed());
+    requests
+        .inner
+        .binary_frontier(
+            arrangement.stream.clone(),
+            route,
+            Pipeline,
+            name,
+            move |_capability, info| {
+                let activator = scope.activator_for(info.address);
+                // Unanswered requests by time, each with a capability for its time.
+                let mut stash: BTreeMap<Time, Pending<K, P>> = BTreeMap::new();
+                move |(requests, requests_frontier), (batches, arranged_frontier), output| {
+                    requests.for_each_stamp(|capability, data| {
+                        let Some(capability) = capability.retain_least(0) else {
+                            return;
+                        };
+                        let entry = stash.entry(*capability.time()).or_insert_with(|| Pending {
+                            capability,
+                            requests: Vec::new(),
+                            sorted: true,
+                        });
+                        for batch in data {
+                            entry
+                                .requests
+                                .extend(batch.drain(..).map(|(kp, _t, r)| (kp, r)));
+                        }
+                        entry.sorted = false;
+                    });
+                    // Batches are read through the trace; the stream only drives progress.
+                    batches.for_each_stamp(|_, _| {});
+
+                    let Some(trace_handle) = trace.as_mut() else {
+                        return;
+                    };
+                    let upper = arranged_frontier.frontier().to_owned();
+                    trace_handle.set_physical_compaction(upper.borrow());
+                    let mut work = 0usize;
+                    let mut yielded = false;
+                    while let Some(mut entry) = stash.first_entry() {
+                        let time = *entry.key();
+                        if upper.less_equal(&time) {
+                            break; // the arrangement is not complete through `time` yet
+                        }
+                        if work >= BUDGET {
+                            yielded = true;
+                            break;
+                        }
+                        let pending = entry.get_mut();
+                        if !pending.sorted {
+                            // Descending, so that popping answers keys in ascending order.
+                            differential_dataflow::consolidation::consolidate(
+                                &mut pending.requests,
+                            );
+                            pending.requests.reverse();
+                            pending.sorted = true;
+                        }
+                        let batches = trace_handle
+                            .batches_through(upper.borrow())
+                            .expect("arrangement readable through its frontier");
+                        let (mut cursor, storage) = cursor_list(batches);
+                        let mut session = output.session(&pending.capability);
+                        let mut last: Option<K> = None;
+                        while let Some(((key, payload), r1)) = pending.requests.pop() {
+                            match &last {
+                                Some(previous) if *previous == key => cursor.rewind_vals(&storage),
+                                Some(previous) if *previous > key => cursor.rewind_keys(&storage),
+                                _ => {}
+                            }
+                            cursor.seek_key(&storage, &key);
+                            if cursor.get_key(&storage) == Some(&key) {
+                                while let Some(value) = cursor.get_val(&storage) {
+                                    let mut r2: Diff = 0;
+                                    cursor.map_times(&storage, |t, d| {
+                                        if times.admits(*t, time) {
+                                            r2 += *d;
+                                        }
+                                    });
+                                    if r2 != 0 {
+                                        for out in logic(&key, &payload, value) {
+                                            session.give((out, time, r1 * r2));
+                                            work += 1;
+                                        }
+                                    }
+                                    cursor.step_val(&storage);
+                                }
+                            }
+                            last = Some(key);
+                            work += 1;
+                            if work >= BUDGET {
+                                break;
+                            }
+                        }
+                        drop(session);
+                        if pending.requests.is_empty() {
+                            entry.remove();
+                        } else {
+                            yielded = true;
+                            break;
+                        }
+                    }
+                    if yielded {
+                        activator.activate();
+                    }
+                    // Hold compaction just below the oldest time we may still be asked about.
+                    let mut hold = Antichain::new();
+                    for time in requests_frontier.frontier().iter().chain(stash.keys()) {
+                        hold.insert(time.saturating_sub(1));
+                    }
+                    if requests_frontier.is_empty() && stash.is_empty() {
+                        trace = None;
+                    } else {
+                        trace_handle.set_logical_compaction(hold.borrow());
+                    }
+                }
+            },
+        )
+        .as_collection()
+}
+
+/// Requests waiting at one time.
+struct Pending<K, P> {
+    capability: Capability<Time>,
+    requests: Vec<((K, P), Diff)>,
+    /// Whether `requests` is consolidated and sorted descending.
+    sorted: bool,
+}

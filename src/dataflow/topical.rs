@@ -1,0 +1,268 @@
+//! Topical influence: which friends adopted the same topic, and who
+//! persuaded whom.
+//!
+//! Everything derives from the co-adoptions: friendships `{a, b}` (with
+//! `a < b`) whose ends both adopted a topic `t`, with both days. A plain
+//! pair of joins (adoptions ⋈ friends ⋈ adoptions) would materialise one
+//! record per friend per topic of each user before filtering (about 450M at
+//! 1M users), so instead:
+//!
+//! 1. each user's adoptions become one sorted vector of `(topic, day)`,
+//!    arranged by user ([`topic_vectors`]);
+//! 2. each friendship looks up both ends' vectors and intersects them
+//!    ([`co_adoptions`]), through [`lookup`] half joins that arrange nothing
+//!    on the streaming side.
+//!
+//! For `F(a,b) ⋈ V(a) ⋈ V(b)` to stay correct when friendships and vectors
+//! change in the same round, the change is split into three delta paths,
+//! each seeing the other inputs either before (`<t`) or through (`<=t`) the
+//! round:
+//!
+//! ```text
+//! dF(a,b) ⋈ V(a)<t  ⋈ V(b)<t
+//! dV(a)   ⋈ F<=t    ⋈ V(b)<t
+//! dV(b)   ⋈ F<=t    ⋈ V(a)<=t
+//! ```
+//!
+//! which sum exactly to the change of the three-way product. In a batch run
+//! everything happens at time 0, so only the last path produces output: each
+//! user's vector meets its lower-id friends' vectors once. A night re-emits
+//! the friendships of users whose vectors changed, never quadratic work: a
+//! super-connector costs its friend count.
+//!
+//! From co-adoptions, per adoption `(u, t)` (METRICS.md):
+//! `reach` counts co-adopting friends; an influence edge `u -> v` is a
+//! co-adoption with `1 <= a(v,t) - a(u,t) <= W`; `persuaded(u,t)` counts
+//! u's outgoing edges; `k(v,t)` counts v's incoming ones; and
+//! `credit(u,t) = sum over u -> v of 1 / k(v,t)`, summed in ascending `k`
+//! so the bits do not depend on the worker count.
+
+use differential_dataflow::operators::CountTotal;
+use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
+
+use super::friends::FriendsByUser;
+use super::lookup::{lookup, ByKey, Times};
+use super::{Coll, Day, Diff, Time, Topic, User};
+use crate::tables::Decimal;
+
+/// Each user's adoptions as a vector of `(topic, day)` sorted by topic.
+pub type Vectors<'s> = ByKey<'s, User, Vec<(Topic, Day)>>;
+
+/// A co-adoption: friends `a < b` who both adopted `topic`, on `day_a` and `day_b`.
+pub type CoAdoption = (User, User, Topic, Day, Day);
+
+/// Per adoption, everything the tables need (topics as ids).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct UserTopic {
+    /// The adopter.
+    pub user: User,
+    /// The topic.
+    pub topic: Topic,
+    /// The adoption day.
+    pub day: Day,
+    /// Friends who adopted the same topic.
+    pub reach: u32,
+    /// Friends who adopted 1..=W days later.
+    pub persuaded: u32,
+    /// Friends who adopted 1..=W days earlier: `k(u,t)`.
+    pub persuaders: u32,
+    /// Credit received from the persuaded friends.
+    pub credit: Decimal,
+}
+
+/// Arranges each user's adoptions as one vector, by user.
+pub fn topic_vectors<'s>(adoptions: Coll<'s, ((User, Topic), Day)>) -> Vectors<'s> {
+    adoptions
+        .map(|((user, topic), day)| (user, (topic, day)))
+        .arrange_by_key_named("AdoptionsByUser")
+        .reduce_abelian::<_, ValBuilder<_, _, _, _>, ValSpine<User, Vec<(Topic, Day)>, Time, Diff>, _, _>(
+            "TopicVectors",
+            |_user, adopted, output| {
+                // One (topic, day) per topic, sorted by topic: the input is sorted.
+                let vector: Vec<(Topic, Day)> = adopted
+                    .iter()
+                    .filter(|(_, diff)| *diff > 0)
+                    .map(|(adoption, _)| **adoption)
+                    .collect();
+                output.push((vector, 1));
+            },
+            |vec, key, upds| {
+                vec.clear();
+                vec.extend(upds.drain(..).map(|(v, t, r)| ((*key, v), t, r)));
+            },
+        )
+}
+
+/// The topics two sorted vectors share, as co-adoptions of `a` and `b`.
+pub fn intersect(
+    a: User,
+    vector_a: &[(Topic, Day)],
+    b: User,
+    vector_b: &[(Topic, Day)],
+) -> Vec<CoAdoption> {
+    let (mut i, mut j) = (0, 0);
+    let mut shared = Vec::new();
+    while i < vector_a.len() && j < vector_b.len() {
+        let ((topic_a, day_a), (topic_b, day_b)) = (vector_a[i], vector_b[j]);
+        match topic_a.cmp(&topic_b) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared.push((a, b, topic_a, day_a, day_b));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    shared
+}
+
+/// Co-adoptions along each friendship (see the module docs for the three paths).
+pub fn co_adoptions<'s>(
+    friendships: Coll<'s, (User, User)>,
+    by_user: &FriendsByUser<'s>,
+    vectors: &Vectors<'s>,
+) -> Coll<'s, CoAdoption> {
+    let changes = vectors
+        .clone()
+        .as_collection(|user, vector| (*user, vector.clone()));
+
+    // dF(a,b) ⋈ V(a)<t ⋈ V(b)<t
+    let with_a = lookup(
+        "FriendshipMeetsVectorA",
+        friendships,
+        vectors,
+        Times::Before,
+        |a, b, vector_a| Some((*b, (*a, vector_a.clone()))),
+    );
+    let from_friendships = lookup(
+        "FriendshipMeetsVectorB",
+        with_a,
+        vectors,
+        Times::Before,
+        |b, (a, vector_a), vector_b| intersect(*a, vector_a, *b, vector_b),
+    );
+
+    // dV(a) ⋈ F<=t ⋈ V(b)<t
+    let up = lookup(
+        "VectorMeetsHigherFriends",
+        changes.clone(),
+        by_user,
+        Times::Through,
+        |a, vector_a, b| (b > a).then(|| (*b, (*a, vector_a.clone()))),
+    );
+    let from_lower = lookup(
+        "LowerVectorMeetsVectorB",
+        up,
+        vectors,
+        Times::Before,
+        |b, (a, vector_a), vector_b| intersect(*a, vector_a, *b, vector_b),
+    );
+
+    // dV(b) ⋈ F<=t ⋈ V(a)<=t
+    let down = lookup(
+        "VectorMeetsLowerFriends",
+        changes,
+        by_user,
+        Times::Through,
+        |b, vector_b, a| (a < b).then(|| (*a, (*b, vector_b.clone()))),
+    );
+    let from_higher = lookup(
+        "HigherVectorMeetsVectorA",
+        down,
+        vectors,
+        Times::Through,
+        |a, (b, vector_b), vector_a| intersect(*a, vector_a, *b, vector_b),
+    );
+
+    from_friendships.concat(from_lower).concat(from_higher)
+}
+
+/// The values assembled per adoption.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+enum Part {
+    Adopted(Day),
+    Reach(u32),
+    Persuaded(u32),
+    Persuaders(u32),
+    Credit(Decimal),
+}
+
+/// Every per-adoption metric, one [`UserTopic`] per current adoption.
+pub fn user_topics<'s>(
+    adoptions: Coll<'s, ((User, Topic), Day)>,
+    co_adoptions: Coll<'s, CoAdoption>,
+    window_days: u32,
+) -> Coll<'s, UserTopic> {
+    let window = i64::from(window_days);
+    let reach = co_adoptions
+        .clone()
+        .flat_map(|(a, b, topic, _, _)| [(a, topic), (b, topic)])
+        .count_total();
+    // Influence edges, keyed by the persuaded adoption: ((v, t), u).
+    let edges = co_adoptions.flat_map(move |(a, b, topic, day_a, day_b)| {
+        let gap = i64::from(day_b) - i64::from(day_a);
+        if (1..=window).contains(&gap) {
+            Some(((b, topic), a))
+        } else if (1..=window).contains(&-gap) {
+            Some(((a, topic), b))
+        } else {
+            None
+        }
+    });
+    let persuaded = edges
+        .clone()
+        .map(|((_, topic), persuader)| (persuader, topic))
+        .count_total();
+    let persuaders = edges.clone().map(|(adoption, _)| adoption).count_total();
+    // Each persuaded adoption hands 1/k to each of its k persuaders.
+    let shares = edges.reduce_named("CreditShares", |_adoption, persuaders, output| {
+        let k: Diff = persuaders.iter().map(|(_, diff)| *diff).sum();
+        for (persuader, _) in persuaders {
+            output.push(((**persuader, k as u32), 1));
+        }
+    });
+    let credit = shares
+        .map(|((_, topic), (persuader, k))| ((persuader, topic), k))
+        .reduce_named("Credit", |_adoption, ks, output| {
+            // `ks` is sorted by k: a fixed summation order.
+            let credit: f64 = ks.iter().map(|(k, n)| *n as f64 / f64::from(**k)).sum();
+            output.push((Decimal(credit), 1));
+        });
+
+    let parts = adoptions
+        .map(|(adoption, day)| (adoption, Part::Adopted(day)))
+        .concat(reach.map(|(adoption, n)| (adoption, Part::Reach(n as u32))))
+        .concat(persuaded.map(|(adoption, n)| (adoption, Part::Persuaded(n as u32))))
+        .concat(persuaders.map(|(adoption, n)| (adoption, Part::Persuaders(n as u32))))
+        .concat(credit.map(|(adoption, c)| (adoption, Part::Credit(c))));
+    parts
+        .reduce_named("UserTopics", |&(user, topic), parts, output| {
+            let mut row = UserTopic {
+                user,
+                topic,
+                day: 0,
+                reach: 0,
+                persuaded: 0,
+                persuaders: 0,
+                credit: Decimal(0.0),
+            };
+            let mut adopted = false;
+            for (part, _) in parts {
+                match part {
+                    Part::Adopted(day) => {
+                        row.day = *day;
+                        adopted = true;
+                    }
+                    Part::Reach(n) => row.reach = *n,
+                    Part::Persuaded(n) => row.persuaded = *n,
+                    Part::Persuaders(n) => row.persuaders = *n,
+                    Part::Credit(c) => row.credit = *c,
+                }
+            }
+            if adopted {
+                output.push((row, 1));
+            }
+        })
+        .map(|(_, row)| row)
+}
