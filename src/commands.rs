@@ -34,10 +34,8 @@ pub fn generate(args: &GenerateArgs) -> Result<()> {
     let bar = (!args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "generating {bar:40} {pos}/{len} chunks eta {eta}",
-            )
-            .expect("valid template"),
+            indicatif::ProgressStyle::with_template("generating {bar:40} {percent}% eta {eta}")
+                .expect("valid template"),
         );
         bar
     });

@@ -219,3 +219,345 @@ pub fn assert_matches_oracle(output: &Path, oracle: &GraphOracle) {
     assert_eq!(summary["lines"]["self_loops_rejected"], oracle.self_loops);
     assert!(output.join("_SUCCESS").exists());
 }
+
+/// Runs a job on friendship and adoption files (either may be absent).
+pub fn run_full(
+    friendships: Option<&Path>,
+    adoptions: Option<&Path>,
+    output: &Path,
+    workers: usize,
+    sets: &[&str],
+) -> reach::Result<reach::run::RunReport> {
+    let job = Job::resolve(
+        None,
+        Overrides {
+            friendships: friendships.map(Path::to_path_buf),
+            adoptions: adoptions.map(Path::to_path_buf),
+            output: Some(output.to_path_buf()),
+            workers: Some(workers),
+            sets: sets.iter().map(|s| s.to_string()).collect(),
+            ..Overrides::default()
+        },
+    )?;
+    reach::run::run(&job, true)
+}
+
+/// A literal, slow implementation of every metric of METRICS.md over maps,
+/// written from the definitions and sharing no code with the job.
+#[derive(Debug, Default)]
+pub struct Oracle {
+    /// N(u).
+    pub friends: BTreeMap<u64, BTreeSet<u64>>,
+    /// a(u,t): the earliest day of each (user, topic).
+    pub adopted: BTreeMap<(u64, String), i64>,
+    /// Parameters.
+    pub t: u64,
+    pub c: u64,
+    pub w: i64,
+    pub k: usize,
+}
+
+/// One expected `user_topics` row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExpectedUserTopic {
+    pub reach: u64,
+    pub persuaded: u64,
+    pub k: u64,
+    /// credit as an exact fraction (numerator, denominator) and as f64.
+    pub credit: f64,
+    pub credit_exact: (u128, u128),
+}
+
+fn gcd(a: u128, b: u128) -> u128 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+fn add_fraction((n1, d1): (u128, u128), (n2, d2): (u128, u128)) -> (u128, u128) {
+    let n = n1 * d2 + n2 * d1;
+    let d = d1 * d2;
+    let g = gcd(n, d).max(1);
+    (n / g, d / g)
+}
+
+impl Oracle {
+    /// Builds the oracle from friendship pairs and (user, topic, day) observations.
+    pub fn new(edges: &[(u64, u64)], adoptions: &[(u64, String, i64)], w: i64) -> Oracle {
+        let mut oracle = Oracle {
+            t: 1000,
+            c: 101,
+            w,
+            k: 100,
+            ..Oracle::default()
+        };
+        for &(a, b) in edges {
+            if a != b {
+                oracle.friends.entry(a).or_default().insert(b);
+                oracle.friends.entry(b).or_default().insert(a);
+            }
+        }
+        for (u, topic, day) in adoptions {
+            let entry = oracle.adopted.entry((*u, topic.clone())).or_insert(*day);
+            *entry = (*entry).min(*day);
+        }
+        oracle
+    }
+
+    fn day(&self, u: u64, t: &str) -> Option<i64> {
+        self.adopted.get(&(u, t.to_string())).copied()
+    }
+
+    fn neighbours(&self, u: u64) -> impl Iterator<Item = u64> + '_ {
+        self.friends.get(&u).into_iter().flatten().copied()
+    }
+
+    /// k(v,t).
+    pub fn k_of(&self, v: u64, t: &str) -> u64 {
+        let Some(av) = self.day(v, t) else { return 0 };
+        self.neighbours(v)
+            .filter(|&w| {
+                self.day(w, t)
+                    .is_some_and(|aw| (1..=self.w).contains(&(av - aw)))
+            })
+            .count() as u64
+    }
+
+    /// The metrics of adoption (u,t).
+    pub fn user_topic(&self, u: u64, t: &str) -> ExpectedUserTopic {
+        let au = self.day(u, t).unwrap();
+        let mut reach = 0;
+        let mut persuaded = 0;
+        let mut credit = 0.0;
+        let mut exact = (0u128, 1u128);
+        for v in self.neighbours(u) {
+            let Some(av) = self.day(v, t) else { continue };
+            reach += 1;
+            if (1..=self.w).contains(&(av - au)) {
+                persuaded += 1;
+                let k = self.k_of(v, t);
+                credit += 1.0 / k as f64;
+                exact = add_fraction(exact, (1, u128::from(k)));
+            }
+        }
+        ExpectedUserTopic {
+            reach,
+            persuaded,
+            k: self.k_of(u, t),
+            credit,
+            credit_exact: exact,
+        }
+    }
+
+    /// Topic leaders: topic -> [(user, credit, persuaded, reach)] in rank order.
+    pub fn leaders(&self) -> BTreeMap<String, Vec<(u64, f64, u64, u64)>> {
+        let mut by_topic: BTreeMap<String, Vec<(u64, (u128, u128), f64, u64, u64)>> =
+            BTreeMap::new();
+        for (u, t) in self.adopted.keys() {
+            let m = self.user_topic(*u, t);
+            if m.persuaded > 0 {
+                by_topic.entry(t.clone()).or_default().push((
+                    *u,
+                    m.credit_exact,
+                    m.credit,
+                    m.persuaded,
+                    m.reach,
+                ));
+            }
+        }
+        by_topic
+            .into_iter()
+            .map(|(t, mut list)| {
+                // credit desc (exactly, as fractions), persuaded desc, user asc.
+                list.sort_by(|a, b| {
+                    let (an, ad) = a.1;
+                    let (bn, bd) = b.1;
+                    (bn * ad)
+                        .cmp(&(an * bd))
+                        .then(b.3.cmp(&a.3))
+                        .then(a.0.cmp(&b.0))
+                });
+                list.truncate(self.k);
+                (
+                    t,
+                    list.into_iter()
+                        .map(|(u, _, c, p, r)| (u, c, p, r))
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    /// The users table: user -> (friend_count, influence, persuaded_total, top_topic, tier).
+    pub fn users(&self) -> BTreeMap<u64, (u64, f64, u64, String, String)> {
+        let leaders: BTreeSet<u64> = self
+            .leaders()
+            .values()
+            .flat_map(|list| list.iter().map(|l| l.0))
+            .collect();
+        let mut users: BTreeSet<u64> = self.friends.keys().copied().collect();
+        users.extend(self.adopted.keys().map(|(u, _)| *u));
+        users
+            .into_iter()
+            .map(|u| {
+                let friend_count = self.neighbours(u).count() as u64;
+                let mut influence = 0.0;
+                let mut persuaded_total = 0;
+                let mut top: Option<((u128, u128), String)> = None;
+                let mine = self
+                    .adopted
+                    .range((u, String::new())..)
+                    .take_while(|((v, _), _)| *v == u);
+                for ((_, t), _) in mine {
+                    let m = self.user_topic(u, t);
+                    influence += m.credit;
+                    persuaded_total += m.persuaded;
+                    if m.credit_exact.0 > 0 {
+                        let better = match &top {
+                            None => true,
+                            Some(((bn, bd), name)) => {
+                                let (n, d) = m.credit_exact;
+                                n * bd > bn * d || (n * bd == bn * d && t < name)
+                            }
+                        };
+                        if better {
+                            top = Some((m.credit_exact, t.clone()));
+                        }
+                    }
+                }
+                let tier = if friend_count >= self.t {
+                    "super-connector"
+                } else if leaders.contains(&u) {
+                    "topical-influencer"
+                } else if friend_count >= self.c {
+                    "connector"
+                } else {
+                    "standard"
+                };
+                (
+                    u,
+                    (
+                        friend_count,
+                        influence,
+                        persuaded_total,
+                        top.map(|(_, t)| t).unwrap_or_default(),
+                        tier.to_string(),
+                    ),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Whether two decimals agree to 1e-9 relative.
+pub fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+pub const USER_TOPICS_HEADER: &str = "user_id,topic,adopted,reach,persuaded,credit";
+pub const LEADERS_HEADER: &str = "topic,rank,user_id,credit,persuaded,reach";
+
+/// Days since 1970-01-01 of an ISO date, independently of the job's code.
+pub fn iso_days(iso: &str) -> i64 {
+    let y: i64 = iso[0..4].parse().unwrap();
+    let m: i64 = iso[5..7].parse().unwrap();
+    let d: i64 = iso[8..10].parse().unwrap();
+    // Days from civil (Howard Hinnant), written out again here.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// Compares every topical table of an output with the oracle.
+pub fn assert_topical_matches(output: &Path, oracle: &Oracle) {
+    // user_topics
+    let rows = read_table(output, "user_topics", USER_TOPICS_HEADER);
+    assert_eq!(rows.len(), oracle.adopted.len(), "one row per adoption");
+    for row in &rows {
+        let u: u64 = row[0].parse().unwrap();
+        let t = &row[1];
+        assert_eq!(
+            Some(iso_days(&row[2])),
+            oracle.day(u, t),
+            "adopted of {u} {t}"
+        );
+        let m = oracle.user_topic(u, t);
+        assert_eq!(row[3].parse::<u64>().unwrap(), m.reach, "reach of {u} {t}");
+        assert_eq!(
+            row[4].parse::<u64>().unwrap(),
+            m.persuaded,
+            "persuaded of {u} {t}"
+        );
+        let credit: f64 = row[5].parse().unwrap();
+        assert!(
+            close(credit, m.credit),
+            "credit of {u} {t}: {credit} vs {}",
+            m.credit
+        );
+    }
+    // topic_leaders
+    let rows = read_table(output, "topic_leaders", LEADERS_HEADER);
+    let mut got: BTreeMap<String, Vec<(u64, f64, u64, u64)>> = BTreeMap::new();
+    for row in &rows {
+        let list = got.entry(row[0].clone()).or_default();
+        assert_eq!(
+            row[1].parse::<usize>().unwrap(),
+            list.len() + 1,
+            "ranks are 1..K in order"
+        );
+        list.push((
+            row[2].parse().unwrap(),
+            row[3].parse().unwrap(),
+            row[4].parse().unwrap(),
+            row[5].parse().unwrap(),
+        ));
+    }
+    let expected = oracle.leaders();
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
+    for (topic, list) in &expected {
+        let mine = &got[topic];
+        assert_eq!(mine.len(), list.len(), "leaders of {topic}");
+        for (a, b) in mine.iter().zip(list) {
+            assert_eq!((a.0, a.2, a.3), (b.0, b.2, b.3), "leader of {topic}");
+            assert!(close(a.1, b.1));
+        }
+    }
+    // users
+    let rows = users_sorted(output);
+    let expected = oracle.users();
+    assert_eq!(
+        rows.len(),
+        expected.len(),
+        "one row per user with a friendship or adoption"
+    );
+    for row in &rows {
+        let u: u64 = row[0].parse().unwrap();
+        let (friend_count, influence, persuaded_total, top_topic, tier) = &expected[&u];
+        assert_eq!(
+            row[1].parse::<u64>().unwrap(),
+            *friend_count,
+            "friend_count of {u}"
+        );
+        assert_eq!(row[2], (*friend_count >= oracle.t).to_string());
+        assert!(
+            close(row[3].parse().unwrap(), *influence),
+            "influence of {u}"
+        );
+        assert_eq!(
+            row[4].parse::<u64>().unwrap(),
+            *persuaded_total,
+            "persuaded_total of {u}"
+        );
+        assert_eq!(&row[5], top_topic, "top_topic of {u}");
+        assert_eq!(&row[6], tier, "tier of {u}");
+    }
+}
