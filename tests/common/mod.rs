@@ -353,8 +353,8 @@ impl Oracle {
 
     /// Topic leaders: topic -> [(user, credit, persuaded, reach)] in rank order.
     pub fn leaders(&self) -> BTreeMap<String, Vec<(u64, f64, u64, u64)>> {
-        let mut by_topic: BTreeMap<String, Vec<(u64, (u128, u128), f64, u64, u64)>> =
-            BTreeMap::new();
+        type Entry = (u64, (u128, u128), f64, u64, u64);
+        let mut by_topic: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
         for (u, t) in self.adopted.keys() {
             let m = self.user_topic(*u, t);
             if m.persuaded > 0 {
