@@ -47,7 +47,9 @@ fn write_inputs(
     (fp, ap)
 }
 
-fn random_case(seed: u64) -> (Vec<(u64, u64)>, Vec<(u64, String, i64)>) {
+type Case = (Vec<(u64, u64)>, Vec<(u64, String, i64)>);
+
+fn random_case(seed: u64) -> Case {
     let mut rng = Lcg(seed);
     let users = 20 + rng.next(40);
     let mut edges = Vec::new();
