@@ -43,7 +43,7 @@ pub fn friend_counts<'s>(by_user: &FriendsByUser<'s>) -> Coll<'s, (User, u32)> {
 pub fn degree_distribution(counts: Coll<'_, (User, u32)>) -> Coll<'_, DegreeRow> {
     counts
         .map(|(_, count)| count)
-        .count_total()
+        .count_total_core::<Diff>()
         .map(|(friend_count, users)| DegreeRow {
             friend_count,
             users: users as u64,

@@ -8,8 +8,10 @@
 //! `distinct`/`reduce` arrangement, which for tens of millions of
 //! friendships halves the memory.
 
+use std::collections::VecDeque;
 use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::Operator;
+
+use timely::dataflow::operators::{Capability, Operator};
 use timely::dataflow::StreamVec;
 
 use differential_dataflow::{AsCollection, ExchangeData};
@@ -51,9 +53,14 @@ where
     R: ExchangeData + KeyOf,
 {
     let route = Exchange::new(move |record: &R| route(record));
+    let scope = records.scope();
     records
-        .unary_frontier(route, name, |_capability, _info| {
-            let mut stash = Vec::new();
+        .unary_frontier(route, name, move |_capability, info| {
+            let activator = scope.activator_for(info.address);
+            // Records received, by time, until the input frontier passes it.
+            let mut stash: Vec<(Time, Capability<Time>, Vec<R>)> = Vec::new();
+            // Collapsed records being emitted, a budget at a time (oldest first).
+            let mut ready: VecDeque<(Capability<Time>, std::vec::IntoIter<R>)> = VecDeque::new();
             move |(input, frontier), output| {
                 input.for_each_stamp(|capability, data| {
                     let Some(capability) = capability.retain_least(0) else {
@@ -76,18 +83,40 @@ where
                     if frontier.frontier().less_equal(time) {
                         break;
                     }
-                    let (time, capability, mut records) = stash.remove(0);
+                    let (_, capability, mut records) = stash.remove(0);
                     records.sort_unstable();
                     records.dedup_by(|later, earlier| later.key_eq(earlier));
-                    let mut session = output.session(&capability);
-                    for record in records {
+                    records.shrink_to_fit();
+                    ready.push_back((capability, records.into_iter()));
+                }
+                // Emit a budget's worth, so downstream operators consume as we go
+                // instead of everything queueing at once.
+                let mut budget = EMIT_BUDGET;
+                while let Some((capability, records)) = ready.front_mut() {
+                    let time = *capability.time();
+                    let mut session = output.session(&*capability);
+                    for record in records.by_ref().take(budget) {
                         session.give((record, time, 1 as Diff));
+                        budget -= 1;
                     }
+                    drop(session);
+                    if records.len() == 0 {
+                        ready.pop_front();
+                    }
+                    if budget == 0 {
+                        break;
+                    }
+                }
+                if !ready.is_empty() {
+                    activator.activate();
                 }
             }
         })
         .as_collection()
 }
+
+/// Records emitted per activation.
+const EMIT_BUDGET: usize = 1 << 18;
 
 /// Records whose key is a prefix of the record.
 trait KeyOf {

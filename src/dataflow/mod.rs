@@ -34,7 +34,7 @@ pub type Day = i32;
 /// Logical time: 0 is the base load, night `n` is time `n`.
 pub type Time = u32;
 /// Differences (multiplicities) of updates.
-pub type Diff = isize;
+pub type Diff = i32;
 
 /// A collection in a dataflow of this crate.
 pub type Coll<'s, D> = VecCollection<'s, Time, D, Diff>;
@@ -82,7 +82,7 @@ pub fn build<'s>(
     let topic_rows = user_topics
         .clone()
         .map(|row| (row.topic, row.persuaders > 0))
-        .count_total()
+        .count_total_core::<Diff>()
         .map(|((topic, explained), n)| (topic, (explained, n)))
         .reduce_named("Topics", move |&topic, counts, output| {
             let mut row = TopicRow {

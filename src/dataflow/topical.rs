@@ -198,7 +198,7 @@ pub fn user_topics<'s>(
     let reach = co_adoptions
         .clone()
         .flat_map(|(a, b, topic, _, _)| [(a, topic), (b, topic)])
-        .count_total();
+        .count_total_core::<Diff>();
     // Influence edges, keyed by the persuaded adoption: ((v, t), u).
     let edges = co_adoptions.flat_map(move |(a, b, topic, day_a, day_b)| {
         let gap = i64::from(day_b) - i64::from(day_a);
@@ -213,8 +213,11 @@ pub fn user_topics<'s>(
     let persuaded = edges
         .clone()
         .map(|((_, topic), persuader)| (persuader, topic))
-        .count_total();
-    let persuaders = edges.clone().map(|(adoption, _)| adoption).count_total();
+        .count_total_core::<Diff>();
+    let persuaders = edges
+        .clone()
+        .map(|(adoption, _)| adoption)
+        .count_total_core::<Diff>();
     // Each persuaded adoption hands 1/k to each of its k persuaders.
     let shares = edges.reduce_named("CreditShares", |_adoption, persuaders, output| {
         let k: Diff = persuaders.iter().map(|(_, diff)| *diff).sum();
