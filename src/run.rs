@@ -402,6 +402,7 @@ struct Captures {
 }
 
 fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>> {
+    let started = Instant::now();
     let index = worker.index();
     let peers = worker.peers();
     let job = &context.job;
@@ -548,6 +549,14 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
         }
         stats.absorb(report);
     }
+    tracing::info!(
+        worker = index,
+        friendship_records = stats.friendship_records,
+        adoption_records = stats.adoption_records,
+        bytes = stats.bytes,
+        seconds = started.elapsed().as_secs_f64(),
+        "read"
+    );
     control_input.send(Control::Read(stats));
     friendship_input.advance_to(1);
     adoption_input.advance_to(1);
@@ -556,6 +565,11 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
     adoption_input.flush();
     control_input.flush();
     worker.step_while(|| probe.less_than(&1) || control_probe.less_than(&1));
+    tracing::info!(
+        worker = index,
+        seconds = started.elapsed().as_secs_f64(),
+        "computed"
+    );
 
     // Every worker now holds every worker's statistics: decide together.
     let mut read = ReadStats::default();
@@ -571,6 +585,11 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
         Ok(()) => write_parts(context, index, peers, &captures),
         Err(_) => Err("not written".to_string()),
     };
+    tracing::info!(
+        worker = index,
+        seconds = started.elapsed().as_secs_f64(),
+        "written"
+    );
     control_input.send(Control::Written(written));
     drop(friendship_input);
     drop(adoption_input);

@@ -95,15 +95,14 @@ where
                         };
                         let entry = stash.entry(*capability.time()).or_insert_with(|| Pending {
                             capability,
-                            requests: Vec::new(),
-                            sorted: true,
+                            answering: Vec::new(),
+                            incoming: Vec::new(),
                         });
                         for batch in data {
                             entry
-                                .requests
+                                .incoming
                                 .extend(batch.drain(..).map(|(kp, _t, r)| (kp, r)));
                         }
-                        entry.sorted = false;
                     });
                     // Batches are read through the trace; the stream only drives progress.
                     batches.for_each_stamp(|_, _| {});
@@ -125,13 +124,15 @@ where
                             break;
                         }
                         let pending = entry.get_mut();
-                        if !pending.sorted {
-                            // Descending, so that popping answers keys in ascending order.
+                        if pending.answering.is_empty() {
+                            // Take what arrived so far as one sorted run (so each
+                            // request is sorted once), descending so that popping
+                            // answers keys in ascending order.
+                            std::mem::swap(&mut pending.answering, &mut pending.incoming);
                             differential_dataflow::consolidation::consolidate(
-                                &mut pending.requests,
+                                &mut pending.answering,
                             );
-                            pending.requests.reverse();
-                            pending.sorted = true;
+                            pending.answering.reverse();
                         }
                         let batches = trace_handle
                             .batches_through(upper.borrow())
@@ -139,7 +140,7 @@ where
                         let (mut cursor, storage) = cursor_list(batches);
                         let mut session = output.session(&pending.capability);
                         let mut last: Option<K> = None;
-                        while let Some(((key, payload), r1)) = pending.requests.pop() {
+                        while let Some(((key, payload), r1)) = pending.answering.pop() {
                             match &last {
                                 Some(previous) if *previous == key => cursor.rewind_vals(&storage),
                                 Some(previous) if *previous > key => cursor.rewind_keys(&storage),
@@ -170,9 +171,9 @@ where
                             }
                         }
                         drop(session);
-                        if pending.requests.is_empty() {
+                        if pending.answering.is_empty() && pending.incoming.is_empty() {
                             entry.remove();
-                        } else {
+                        } else if !pending.answering.is_empty() || work >= BUDGET {
                             yielded = true;
                             break;
                         }
@@ -199,7 +200,8 @@ where
 /// Requests waiting at one time.
 struct Pending<K, P> {
     capability: Capability<Time>,
-    requests: Vec<((K, P), Diff)>,
-    /// Whether `requests` is consolidated and sorted descending.
-    sorted: bool,
+    /// The run being answered: consolidated, sorted descending.
+    answering: Vec<((K, P), Diff)>,
+    /// Requests that arrived since the run was sorted.
+    incoming: Vec<((K, P), Diff)>,
 }
