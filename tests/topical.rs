@@ -256,3 +256,40 @@ fn deezer_genres_all_on_one_day_persuade_nobody() {
     }
     assert!(read_table(&out, "topic_leaders", LEADERS_HEADER).is_empty());
 }
+
+#[test]
+fn exact_credit_ties_rank_by_persuaded() {
+    // User 1's credit is 1/2 + 1/3 + 1/6 = 1 exactly (persuaded 3); user 100's
+    // is 1 (persuaded 1). A float sum gives 0.9999999999999999 and would rank
+    // 100 first; METRICS.md orders by the exact credit, then persuaded.
+    let mut edges = vec![
+        (1, 2),
+        (1, 3),
+        (1, 4),
+        (100, 101),
+        (10, 2),
+        (20, 3),
+        (21, 3),
+    ];
+    edges.extend((30..35).map(|p| (p, 4)));
+    let t = "t".to_string();
+    let mut adoptions = vec![(1, t.clone(), 0), (100, t.clone(), 0), (101, t.clone(), 10)];
+    for v in [2, 3, 4] {
+        adoptions.push((v, t.clone(), 10));
+    }
+    for p in [10, 20, 21, 30, 31, 32, 33, 34] {
+        adoptions.push((p, t.clone(), 5));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (fp, ap) = write_inputs(dir.path(), &edges, &adoptions);
+    let out = dir.path().join("out");
+    run_full(Some(&fp), Some(&ap), &out, 2, &[]).unwrap();
+    assert_topical_matches(&out, &Oracle::new(&edges, &adoptions, 60));
+    let leaders = read_table(&out, "topic_leaders", LEADERS_HEADER);
+    let order: Vec<&str> = leaders.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(
+        order,
+        ["1", "100", "10", "20", "21", "30", "31", "32", "33", "34"]
+    );
+    assert_eq!(leaders[0][3], "1.0");
+}

@@ -58,8 +58,9 @@ impl Times {
 /// An arrangement of `key -> value`.
 pub type ByKey<'s, K, V> = Arranged<'s, TraceAgent<ValSpine<K, V, Time, Diff>>>;
 
-/// Looks each request up in `arrangement` (see the module docs).
-pub fn lookup<'s, K, V, P, D, I, L>(
+/// Looks each request up in `arrangement` (see the module docs); `logic`
+/// pushes the outputs of one match into the buffer it is given.
+pub fn lookup<'s, K, V, P, D, L>(
     name: &str,
     requests: Coll<'s, (K, P)>,
     arrangement: &ByKey<'s, K, V>,
@@ -71,8 +72,7 @@ where
     V: ExchangeData,
     P: ExchangeData,
     D: ExchangeData,
-    I: IntoIterator<Item = D>,
-    L: FnMut(&K, &P, &V) -> I + 'static,
+    L: FnMut(&K, &P, &V, &mut Vec<D>) + 'static,
 {
     let mut trace = Some(arrangement.trace.clone());
     let scope = requests.scope();
@@ -88,6 +88,8 @@ where
                 let activator = scope.activator_for(info.address);
                 // Unanswered requests by time, each with a capability for its time.
                 let mut stash: BTreeMap<Time, Pending<K, P>> = BTreeMap::new();
+                // What `logic` found for one match (reused, never reallocated).
+                let mut found: Vec<D> = Vec::new();
                 move |(requests, requests_frontier), (batches, arranged_frontier), output| {
                     requests.for_each_stamp(|capability, data| {
                         let Some(capability) = capability.retain_least(0) else {
@@ -156,7 +158,8 @@ where
                                         }
                                     });
                                     if r2 != 0 {
-                                        for out in logic(&key, &payload, value) {
+                                        logic(&key, &payload, value, &mut found);
+                                        for out in found.drain(..) {
                                             session.give((out, time, r1 * r2));
                                             work += 1;
                                         }

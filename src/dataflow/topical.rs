@@ -93,15 +93,15 @@ pub fn topic_vectors<'s>(adoptions: Coll<'s, ((User, Topic), Day)>) -> Vectors<'
         )
 }
 
-/// The topics two sorted vectors share, as co-adoptions of `a` and `b`.
+/// The topics two sorted vectors share, pushed as co-adoptions of `a` and `b`.
 pub fn intersect(
     a: User,
     vector_a: &[(Topic, Day)],
     b: User,
     vector_b: &[(Topic, Day)],
-) -> Vec<CoAdoption> {
+    shared: &mut Vec<CoAdoption>,
+) {
     let (mut i, mut j) = (0, 0);
-    let mut shared = Vec::new();
     while i < vector_a.len() && j < vector_b.len() {
         let ((topic_a, day_a), (topic_b, day_b)) = (vector_a[i], vector_b[j]);
         match topic_a.cmp(&topic_b) {
@@ -114,7 +114,6 @@ pub fn intersect(
             }
         }
     }
-    shared
 }
 
 /// Co-adoptions along each friendship (see the module docs for the three paths).
@@ -133,14 +132,14 @@ pub fn co_adoptions<'s>(
         friendships,
         vectors,
         Times::Before,
-        |a, b, vector_a| Some((*b, (*a, vector_a.clone()))),
+        |a, b, vector_a, out| out.push((*b, (*a, vector_a.clone()))),
     );
     let from_friendships = lookup(
         "FriendshipMeetsVectorB",
         with_a,
         vectors,
         Times::Before,
-        |b, (a, vector_a), vector_b| intersect(*a, vector_a, *b, vector_b),
+        |b, (a, vector_a), vector_b, out| intersect(*a, vector_a, *b, vector_b, out),
     );
 
     // dV(a) ⋈ F<=t ⋈ V(b)<t
@@ -149,14 +148,18 @@ pub fn co_adoptions<'s>(
         changes.clone(),
         by_user,
         Times::Through,
-        |a, vector_a, b| (b > a).then(|| (*b, (*a, vector_a.clone()))),
+        |a, vector_a, b, out| {
+            if b > a {
+                out.push((*b, (*a, vector_a.clone())));
+            }
+        },
     );
     let from_lower = lookup(
         "LowerVectorMeetsVectorB",
         up,
         vectors,
         Times::Before,
-        |b, (a, vector_a), vector_b| intersect(*a, vector_a, *b, vector_b),
+        |b, (a, vector_a), vector_b, out| intersect(*a, vector_a, *b, vector_b, out),
     );
 
     // dV(b) ⋈ F<=t ⋈ V(a)<=t
@@ -165,17 +168,62 @@ pub fn co_adoptions<'s>(
         changes,
         by_user,
         Times::Through,
-        |b, vector_b, a| (a < b).then(|| (*a, (*b, vector_b.clone()))),
+        |b, vector_b, a, out| {
+            if a < b {
+                out.push((*a, (*b, vector_b.clone())));
+            }
+        },
     );
     let from_higher = lookup(
         "HigherVectorMeetsVectorA",
         down,
         vectors,
         Times::Through,
-        |a, (b, vector_b), vector_a| intersect(*a, vector_a, *b, vector_b),
+        |a, (b, vector_b), vector_a, out| intersect(*a, vector_a, *b, vector_b, out),
     );
 
     from_friendships.concat(from_lower).concat(from_higher)
+}
+
+/// `sum of n / k` over `(k, n)`, as the `f64` nearest the exact fraction,
+/// so that equal credits are equal bits (`1/2 + 1/3 + 1/6` is exactly `1.0`,
+/// which a float sum misses) and rankings by credit follow exact values.
+/// Sums whose fraction outgrows 128 bits fall back to a float sum in
+/// ascending `k` (a fixed order, so still deterministic).
+pub fn credit_of(shares: impl Iterator<Item = (u32, Diff)> + Clone) -> f64 {
+    fn gcd(mut a: u128, mut b: u128) -> u128 {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    }
+    let exact = shares
+        .clone()
+        .try_fold((0u128, 1u128), |(num, den), (k, n)| {
+            let (k, n) = (u128::from(k), u128::try_from(n).ok()?);
+            let g = gcd(den, k);
+            let lcm = den.checked_mul(k / g)?;
+            let num = num
+                .checked_mul(lcm / den)?
+                .checked_add(n.checked_mul(lcm / k)?)?;
+            let g = gcd(num, lcm).max(1);
+            Some((num / g, lcm / g))
+        });
+    match exact {
+        Some((num, den)) => ratio(num, den),
+        None => shares.map(|(k, n)| n as f64 / f64::from(k)).sum(),
+    }
+}
+
+/// `num / den` rounded once when both fit in an `f64` exactly, else as close as two roundings get.
+fn ratio(num: u128, den: u128) -> f64 {
+    const EXACT: u128 = 1 << 53;
+    if num < EXACT && den < EXACT {
+        num as f64 / den as f64
+    } else {
+        let whole = num / den;
+        whole as f64 + (num % den) as f64 / den as f64
+    }
 }
 
 /// The values assembled per adoption.
@@ -228,9 +276,8 @@ pub fn user_topics<'s>(
     let credit = shares
         .map(|((_, topic), (persuader, k))| ((persuader, topic), k))
         .reduce_named("Credit", |_adoption, ks, output| {
-            // `ks` is sorted by k: a fixed summation order.
-            let credit: f64 = ks.iter().map(|(k, n)| *n as f64 / f64::from(**k)).sum();
-            output.push((Decimal(credit), 1));
+            let shares = ks.iter().map(|(k, n)| (**k, *n));
+            output.push((Decimal(credit_of(shares)), 1));
         });
 
     let parts = adoptions
@@ -268,4 +315,19 @@ pub fn user_topics<'s>(
             }
         })
         .map(|(_, row)| row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credit_is_the_nearest_float_to_the_exact_sum() {
+        assert_eq!(credit_of([(2, 1), (3, 1), (6, 1)].into_iter()), 1.0);
+        let float: f64 = [2.0f64, 3.0, 6.0].iter().map(|k| 1.0 / k).sum();
+        assert_ne!(float, 1.0, "the float sum misses, which is why this exists");
+        assert_eq!(credit_of([(1, 3)].into_iter()), 3.0);
+        assert_eq!(credit_of([(3, 2)].into_iter()), 2.0 / 3.0);
+        assert_eq!(credit_of(std::iter::empty()), 0.0);
+    }
 }
