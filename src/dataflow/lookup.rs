@@ -126,6 +126,11 @@ where
                             break;
                         }
                         let pending = entry.get_mut();
+                        if times == Times::Before && time == Time::default() {
+                            // Nothing is before the first time: no request can match.
+                            entry.remove();
+                            continue;
+                        }
                         if pending.answering.is_empty() {
                             // Take what arrived so far as one sorted run (so each
                             // request is sorted once), descending so that popping

@@ -13,22 +13,24 @@
 //!    ([`co_adoptions`]), through [`lookup`] half joins that arrange nothing
 //!    on the streaming side.
 //!
-//! For `F(a,b) ⋈ V(a) ⋈ V(b)` to stay correct when friendships and vectors
-//! change in the same round, the change is split into three delta paths,
-//! each seeing the other inputs either before (`<t`) or through (`<=t`) the
-//! round:
+//! For `V(a) ⋈ V(b) ⋈ F(a,b)` to stay correct when friendships and vectors
+//! change in the same round, the change is split into three delta paths
+//! (the product rule, inputs in the order `V(a), V(b), F`), each seeing the
+//! other inputs either before (`<t`) or through (`<=t`) the round:
 //!
 //! ```text
-//! dF(a,b) ⋈ V(a)<t  ⋈ V(b)<t
-//! dV(a)   ⋈ F<=t    ⋈ V(b)<t
-//! dV(b)   ⋈ F<=t    ⋈ V(a)<=t
+//! dV(a)   ⋈ F<t  ⋈ V(b)<t
+//! dV(b)   ⋈ F<t  ⋈ V(a)<=t
+//! dF(a,b) ⋈ V(a)<=t ⋈ V(b)<=t
 //! ```
 //!
 //! which sum exactly to the change of the three-way product. In a batch run
-//! everything happens at time 0, so only the last path produces output: each
-//! user's vector meets its lower-id friends' vectors once. A night re-emits
-//! the friendships of users whose vectors changed, never quadratic work: a
-//! super-connector costs its friend count.
+//! everything happens at time 0, where nothing is before `t`: the first two
+//! paths stop at their first lookup without touching the arrangement, and
+//! each friendship meets both ends' vectors once. A night re-emits the
+//! friendships of users whose vectors changed, never quadratic work: a
+//! super-connector costs its friend count. Vectors are shared (`Arc`), so
+//! carrying one along a friendship copies a pointer, not the vector.
 //!
 //! From co-adoptions, per adoption `(u, t)` (METRICS.md):
 //! `reach` counts co-adopting friends; an influence edge `u -> v` is a
@@ -36,6 +38,8 @@
 //! u's outgoing edges; `k(v,t)` counts v's incoming ones; and
 //! `credit(u,t) = sum over u -> v of 1 / k(v,t)`, summed in ascending `k`
 //! so the bits do not depend on the worker count.
+
+use std::sync::Arc;
 
 use differential_dataflow::operators::CountTotal;
 use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
@@ -45,8 +49,11 @@ use super::lookup::{lookup, ByKey, Times};
 use super::{Coll, Day, Diff, Time, Topic, User};
 use crate::tables::Decimal;
 
-/// Each user's adoptions as a vector of `(topic, day)` sorted by topic.
-pub type Vectors<'s> = ByKey<'s, User, Vec<(Topic, Day)>>;
+/// One user's adoptions, `(topic, day)` sorted by topic, shared by pointer.
+pub type Vector = Arc<[(Topic, Day)]>;
+
+/// Each user's adoptions as a [`Vector`], arranged by user.
+pub type Vectors<'s> = ByKey<'s, User, Vector>;
 
 /// A co-adoption: friends `a < b` who both adopted `topic`, on `day_a` and `day_b`.
 pub type CoAdoption = (User, User, Topic, Day, Day);
@@ -75,7 +82,7 @@ pub fn topic_vectors<'s>(adoptions: Coll<'s, ((User, Topic), Day)>) -> Vectors<'
     adoptions
         .map(|((user, topic), day)| (user, (topic, day)))
         .arrange_by_key_named("AdoptionsByUser")
-        .reduce_abelian::<_, ValBuilder<_, _, _, _>, ValSpine<User, Vec<(Topic, Day)>, Time, Diff>, _, _>(
+        .reduce_abelian::<_, ValBuilder<_, _, _, _>, ValSpine<User, Vector, Time, Diff>, _, _>(
             "TopicVectors",
             |_user, adopted, output| {
                 // One (topic, day) per topic, sorted by topic: the input is sorted.
@@ -84,7 +91,7 @@ pub fn topic_vectors<'s>(adoptions: Coll<'s, ((User, Topic), Day)>) -> Vectors<'
                     .filter(|(_, diff)| *diff > 0)
                     .map(|(adoption, _)| **adoption)
                     .collect();
-                output.push((vector, 1));
+                output.push((vector.into(), 1));
             },
             |vec, key, upds| {
                 vec.clear();
@@ -126,28 +133,12 @@ pub fn co_adoptions<'s>(
         .clone()
         .as_collection(|user, vector| (*user, vector.clone()));
 
-    // dF(a,b) ⋈ V(a)<t ⋈ V(b)<t
-    let with_a = lookup(
-        "FriendshipMeetsVectorA",
-        friendships,
-        vectors,
-        Times::Before,
-        |a, b, vector_a, out| out.push((*b, (*a, vector_a.clone()))),
-    );
-    let from_friendships = lookup(
-        "FriendshipMeetsVectorB",
-        with_a,
-        vectors,
-        Times::Before,
-        |b, (a, vector_a), vector_b, out| intersect(*a, vector_a, *b, vector_b, out),
-    );
-
-    // dV(a) ⋈ F<=t ⋈ V(b)<t
+    // dV(a) ⋈ F<t ⋈ V(b)<t: a's vector changed; b is a higher friend.
     let up = lookup(
         "VectorMeetsHigherFriends",
         changes.clone(),
         by_user,
-        Times::Through,
+        Times::Before,
         |a, vector_a, b, out| {
             if b > a {
                 out.push((*b, (*a, vector_a.clone())));
@@ -162,12 +153,12 @@ pub fn co_adoptions<'s>(
         |b, (a, vector_a), vector_b, out| intersect(*a, vector_a, *b, vector_b, out),
     );
 
-    // dV(b) ⋈ F<=t ⋈ V(a)<=t
+    // dV(b) ⋈ F<t ⋈ V(a)<=t: b's vector changed; a is a lower friend.
     let down = lookup(
         "VectorMeetsLowerFriends",
         changes,
         by_user,
-        Times::Through,
+        Times::Before,
         |b, vector_b, a, out| {
             if a < b {
                 out.push((*a, (*b, vector_b.clone())));
@@ -180,6 +171,22 @@ pub fn co_adoptions<'s>(
         vectors,
         Times::Through,
         |a, (b, vector_b), vector_a, out| intersect(*a, vector_a, *b, vector_b, out),
+    );
+
+    // dF(a,b) ⋈ V(a)<=t ⋈ V(b)<=t: the friendship changed.
+    let with_a = lookup(
+        "FriendshipMeetsVectorA",
+        friendships,
+        vectors,
+        Times::Through,
+        |a, b, vector_a, out| out.push((*b, (*a, vector_a.clone()))),
+    );
+    let from_friendships = lookup(
+        "FriendshipMeetsVectorB",
+        with_a,
+        vectors,
+        Times::Through,
+        |b, (a, vector_a), vector_b, out| intersect(*a, vector_a, *b, vector_b, out),
     );
 
     from_friendships.concat(from_lower).concat(from_higher)
