@@ -40,11 +40,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// reallocate large buffers continuously, and returning them made a third of
 /// a friendships run the kernel zeroing fresh pages (perf, 100k users).
 fn keep_freed_memory() {
-    // `mi_option_purge_delay` in mimalloc v3's option enum (mimalloc.h).
-    const PURGE_DELAY_V3: libmimalloc_sys::mi_option_t = 16;
+    // `mi_option_purge_delay`: its index in mimalloc v3's option enum
+    // (checked against `MIMALLOC_VERBOSE=1`, which lists options in enum
+    // order; libmimalloc-sys is pinned so the C library cannot move under it).
+    const PURGE_DELAY_V3: libmimalloc_sys::mi_option_t = 15;
     // SAFETY: plain calls into mimalloc's C API with valid arguments.
     unsafe {
-        if libmimalloc_sys::mi_version() >= 300 {
+        if libmimalloc_sys::mi_version() >= 30000 {
             libmimalloc_sys::mi_option_set(PURGE_DELAY_V3, -1);
         }
     }

@@ -131,6 +131,18 @@ where
                             entry.remove();
                             continue;
                         }
+                        let batches = trace_handle
+                            .batches_through(upper.borrow())
+                            .expect("arrangement readable through its frontier");
+                        let (mut cursor, storage) = cursor_list(batches);
+                        if !cursor.key_valid(&storage) {
+                            // An empty arrangement (a job without adoptions): no
+                            // request can match, so none is sorted or sought.
+                            pending.answering.clear();
+                            pending.incoming.clear();
+                            entry.remove();
+                            continue;
+                        }
                         if pending.answering.is_empty() {
                             // Take what arrived so far as one sorted run (so each
                             // request is sorted once), descending so that popping
@@ -141,10 +153,7 @@ where
                             );
                             pending.answering.reverse();
                         }
-                        let batches = trace_handle
-                            .batches_through(upper.borrow())
-                            .expect("arrangement readable through its frontier");
-                        let (mut cursor, storage) = cursor_list(batches);
+
                         let mut session = output.session(&pending.capability);
                         let mut last: Option<K> = None;
                         while let Some(((key, payload), r1)) = pending.answering.pop() {
