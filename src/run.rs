@@ -9,28 +9,35 @@
 //! barrier that tells process 0 that every part file is written.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::probe::Handle as Probe;
 use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::{Input, Inspect, Operator, Probe as _};
+use timely::dataflow::InputHandle;
 use timely::worker::Worker;
 
+use crate::dataflow::graph::{op_seq, AdoptionRecord, ChangeCounts, Counters};
 use crate::dataflow::{self, graph, Coll, Day, Diff, Time, Topic, User};
 use crate::error::{Error, Result};
 use crate::generate;
 use crate::input::lines::{self, Sniff};
-use crate::input::records::{self, Adoption, BadLine, Friendship};
+use crate::input::nights::{self, Night};
+use crate::input::records::{
+    self, Adoption, AdoptionChange, BadLine, Friendship, FriendshipChange, Op,
+};
 use crate::input::{self, FileInfo, Source};
 use crate::job::{self, Job};
-use crate::output::{self, publish, table::Row};
-use crate::summary::{self, Summary};
+use crate::output::table::{Change, Row};
+use crate::output::{self, publish};
+use crate::summary::{self, Summary, Totals};
 use crate::tables::{DegreeRow, LeaderRow, TopicRow, UserRow, UserTopicRow};
 use crate::topics::Dictionary;
 
@@ -52,6 +59,10 @@ pub struct ReadStats {
     pub friendship_records: u64,
     /// Adoption records parsed (repeated observations included).
     pub adoption_records: u64,
+    /// Friendship change records (`+`/`-`) parsed in nights.
+    pub friendship_changes: u64,
+    /// Adoption change records parsed in nights.
+    pub adoption_changes: u64,
     /// Self-loops rejected.
     pub self_loops: u64,
     /// Header lines skipped.
@@ -75,6 +86,8 @@ impl ReadStats {
     fn add(&mut self, other: &ReadStats) {
         self.friendship_records += other.friendship_records;
         self.adoption_records += other.adoption_records;
+        self.friendship_changes += other.friendship_changes;
+        self.adoption_changes += other.adoption_changes;
         self.self_loops += other.self_loops;
         self.headers += other.headers;
         self.bytes += other.bytes;
@@ -86,10 +99,28 @@ impl ReadStats {
 /// Messages every worker sends every other worker.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 enum Control {
-    /// At time 0: what a worker read.
-    Read(ReadStats),
-    /// At time 1: a worker wrote its parts (rows per table), or failed to.
-    Written(std::result::Result<Vec<(String, u64)>, String>),
+    /// At time `n`: what a worker read of night `n` (0 is the base).
+    Read(usize, ReadStats),
+    /// After the last night: a worker wrote its parts, or failed to.
+    Written(std::result::Result<Written, String>),
+}
+
+/// What a worker reports once its parts are written.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Written {
+    /// Rows written per table (final tables only).
+    rows: Vec<(String, u64)>,
+    /// What each night's friendship changes did at this worker's keys.
+    friendship_counts: Vec<(Time, ChangeCounts)>,
+    /// What each night's adoption changes did at this worker's keys.
+    adoption_counts: Vec<(Time, ChangeCounts)>,
+}
+
+/// A night's files with their sniffed formats.
+struct NightInput {
+    night: Night,
+    friendships: Option<(Source, Sniff)>,
+    adoptions: Option<(Source, Sniff)>,
 }
 
 /// Everything workers share, read-only.
@@ -100,16 +131,9 @@ struct Context {
     adoption_sources: Vec<Source>,
     adoption_sniffs: Vec<Sniff>,
     model: Option<generate::Model>,
+    nights: Vec<NightInput>,
     staging: PathBuf,
     progress: Option<indicatif::ProgressBar>,
-}
-
-/// What worker 0 hands back to publish the run.
-struct Totals {
-    read: ReadStats,
-    degree_distribution: Vec<DegreeRow>,
-    topics: Vec<TopicRow>,
-    rows: Vec<(String, u64)>,
 }
 
 /// Reads the head of every source (separator, header position).
@@ -153,6 +177,28 @@ pub fn run(job: &Job, quiet: bool) -> Result<RunReport> {
     };
     let friendship_sniffs = sniff_all(&friendship_sources, job)?;
     let adoption_sniffs = sniff_all(&adoption_sources, job)?;
+    let nights = match &job.deltas {
+        Some(deltas) => nights::list_nights(deltas)?
+            .into_iter()
+            .map(|night| {
+                let sniffed = |source: &Option<Source>| -> Result<Option<(Source, Sniff)>> {
+                    Ok(match source {
+                        Some(source) => {
+                            let sniff = sniff_all(std::slice::from_ref(source), job)?.remove(0);
+                            Some((source.clone(), sniff))
+                        }
+                        None => None,
+                    })
+                };
+                Ok(NightInput {
+                    friendships: sniffed(&night.friendships)?,
+                    adoptions: sniffed(&night.adoptions)?,
+                    night,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?,
+        None => Vec::new(),
+    };
     let first_process = job.cluster.process == 0;
     let staging = if first_process {
         publish::prepare(&job.output)?
@@ -196,6 +242,7 @@ pub fn run(job: &Job, quiet: bool) -> Result<RunReport> {
         adoption_sources,
         adoption_sniffs,
         model,
+        nights,
         staging,
         progress,
     });
@@ -252,14 +299,7 @@ fn finish(
     files: (Vec<FileInfo>, Vec<FileInfo>),
     start: Instant,
 ) -> Result<Summary> {
-    let summary = summary::build(
-        job,
-        &totals.read,
-        &totals.degree_distribution,
-        &totals.topics,
-        &totals.rows,
-        files,
-    );
+    let summary = summary::build(job, &totals, files);
     let write = |name: &str, bytes: Vec<u8>| {
         let path = staging.join(name);
         std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
@@ -370,9 +410,9 @@ fn read_adoptions(
     local
 }
 
-/// Gathers every worker's topic names and returns the global dictionary,
-/// the same on every worker (sorted names, ids in name order).
-fn intern(worker: &mut Worker, names: Vec<String>) -> Dictionary {
+/// Gathers every worker's topic names: the same sorted, deduplicated list on
+/// every worker, from which every worker builds the same dictionary.
+fn gather_names(worker: &mut Worker, names: Vec<String>) -> Vec<String> {
     let seen: Rc<RefCell<Vec<String>>> = Rc::new(RefCell::new(Vec::new()));
     let (mut input, probe) = worker.dataflow::<Time, _, _>(|scope| {
         let (input, names) = scope.new_input::<Vec<String>>();
@@ -388,8 +428,10 @@ fn intern(worker: &mut Worker, names: Vec<String>) -> Dictionary {
     }
     drop(input);
     worker.step_while(|| !probe.done());
-    let names = std::mem::take(&mut *seen.borrow_mut());
-    Dictionary::from_names(names)
+    let mut names = std::mem::take(&mut *seen.borrow_mut());
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// The captured tables of one worker.
@@ -401,6 +443,34 @@ struct Captures {
     topics: Captured<TopicRow>,
 }
 
+/// An input of records of type `D`.
+type In<D> = InputHandle<Time, CapacityContainerBuilder<Vec<D>>>;
+
+/// The inputs of the main dataflow.
+struct Inputs {
+    friendships: In<(User, User)>,
+    friendship_changes: In<graph::Change<(User, User)>>,
+    adoptions: In<AdoptionRecord>,
+    adoption_changes: In<graph::Change<AdoptionRecord>>,
+    control: In<Control>,
+}
+
+impl Inputs {
+    /// Closes the epoch: every input moves to `time` (forgetting one would stall the probe).
+    fn advance_to(&mut self, time: Time) {
+        self.friendships.advance_to(time);
+        self.friendship_changes.advance_to(time);
+        self.adoptions.advance_to(time);
+        self.adoption_changes.advance_to(time);
+        self.control.advance_to(time);
+        self.friendships.flush();
+        self.friendship_changes.flush();
+        self.adoptions.flush();
+        self.adoption_changes.flush();
+        self.control.flush();
+    }
+}
+
 fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>> {
     let started = Instant::now();
     let index = worker.index();
@@ -409,6 +479,7 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
     let parts = job.parts;
     let params = job.params.clone();
     let stop_after = (job.params.max_bad_lines as usize).saturating_add(1);
+    let keep_state = !context.nights.is_empty();
     let mut stats = ReadStats::default();
 
     // Before the main dataflow: adoptions are read and their topics interned,
@@ -429,7 +500,7 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
         }
         None => {
             let local = read_adoptions(context, index, peers, &mut stats, stop_after);
-            let dictionary = intern(worker, local.names.clone());
+            let dictionary = Dictionary::from_names(gather_names(worker, local.names.clone()));
             (local, dictionary)
         }
     };
@@ -447,45 +518,66 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
     let probe = Probe::new();
     let control_probe = Probe::new();
     let control_seen: Rc<RefCell<Vec<Control>>> = Rc::new(RefCell::new(Vec::new()));
-    let (mut friendship_input, mut adoption_input, mut control_input, captures) = worker
-        .dataflow::<Time, _, _>(|scope| {
-            let (friendship_input, friendship_records) = scope.new_input::<Vec<(User, User)>>();
-            let (adoption_input, adoption_records) = scope.new_input::<Vec<((User, Topic), Day)>>();
-            let friendships = graph::simple_graph(friendship_records);
-            let adoptions = graph::adoptions(adoption_records);
-            let tables = dataflow::build(friendships, adoptions, &params, Rc::clone(&dictionary));
-            let captures = Captures {
-                users: capture(
-                    tables.users,
-                    move |row| user_part(row.user_id, parts),
-                    &probe,
-                ),
-                user_topics: capture(
-                    tables.user_topics,
-                    move |row| user_part(row.user_id, parts),
-                    &probe,
-                ),
-                topic_leaders: capture(tables.topic_leaders, |_| 0, &probe),
-                degrees: capture(tables.degree_distribution, |_| 0, &probe),
-                topics: capture(tables.topics, |_| 0, &probe),
-            };
+    let friendship_counts: Counters = Rc::default();
+    let adoption_counts: Counters = Rc::default();
+    let (mut inputs, captures) = worker.dataflow::<Time, _, _>(|scope| {
+        let (friendships_in, friendship_records) = scope.new_input::<Vec<(User, User)>>();
+        let (friendship_changes_in, friendship_changes) = scope.new_input();
+        let (adoptions_in, adoption_records) = scope.new_input::<Vec<((User, Topic), Day)>>();
+        let (adoption_changes_in, adoption_changes) = scope.new_input();
+        let friendships = graph::simple_graph(
+            friendship_records,
+            friendship_changes,
+            keep_state,
+            Rc::clone(&friendship_counts),
+        );
+        let adoptions = graph::adoptions(
+            adoption_records,
+            adoption_changes,
+            keep_state,
+            Rc::clone(&adoption_counts),
+        );
+        let tables = dataflow::build(friendships, adoptions, &params, Rc::clone(&dictionary));
+        let captures = Captures {
+            users: capture(
+                tables.users,
+                move |row| user_part(row.user_id, parts),
+                &probe,
+            ),
+            user_topics: capture(
+                tables.user_topics,
+                move |row| user_part(row.user_id, parts),
+                &probe,
+            ),
+            topic_leaders: capture(tables.topic_leaders, |_| 0, &probe),
+            degrees: capture(tables.degree_distribution, |_| 0, &probe),
+            topics: capture(tables.topics, |_| 0, &probe),
+        };
 
-            let (control_input, control) = scope.new_input::<Vec<Control>>();
-            let seen = Rc::clone(&control_seen);
-            control
-                .broadcast()
-                .inspect(move |message: &Control| seen.borrow_mut().push(message.clone()))
-                .probe_with(&control_probe);
-            (friendship_input, adoption_input, control_input, captures)
-        });
+        let (control_in, control) = scope.new_input::<Vec<Control>>();
+        let seen = Rc::clone(&control_seen);
+        control
+            .broadcast()
+            .inspect(move |message: &Control| seen.borrow_mut().push(message.clone()))
+            .probe_with(&control_probe);
+        let inputs = Inputs {
+            friendships: friendships_in,
+            friendship_changes: friendship_changes_in,
+            adoptions: adoptions_in,
+            adoption_changes: adoption_changes_in,
+            control: control_in,
+        };
+        (inputs, captures)
+    });
 
-    // Time 0: feed this worker's share.
+    // Time 0: feed this worker's share of the base.
     for (user, topic, day) in local.records {
-        adoption_input.send(((user, to_global[topic as usize]), day));
+        inputs
+            .adoptions
+            .send(((user, to_global[topic as usize]), day));
     }
     let mut pending = 0usize;
-    let mut send = |a: User, b: User, worker: &mut Worker| {
-        friendship_input.send((a.min(b), a.max(b)));
+    let mut step_now_and_then = |worker: &mut Worker| {
         pending += 1;
         if pending >= 1 << 20 {
             pending = 0;
@@ -496,7 +588,9 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
         for chunk in (index..model.adoption_chunks()).step_by(peers) {
             model.adoption_chunk(chunk, |a| {
                 stats.adoption_records += 1;
-                adoption_input.send(((a.user, to_global[a.topic as usize]), a.day));
+                inputs
+                    .adoptions
+                    .send(((a.user, to_global[a.topic as usize]), a.day));
             });
         }
         for chunk in (index..model.edge_chunks()).step_by(peers) {
@@ -507,12 +601,15 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
                     if a == b {
                         stats.self_loops += 1;
                     } else {
-                        send(a, b, worker);
+                        inputs.friendships.send((a.min(b), a.max(b)));
+                        step_now_and_then(worker);
                     }
                 },
                 |a| {
                     stats.adoption_records += 1;
-                    adoption_input.send(((a.user, to_global[a.topic as usize]), a.day));
+                    inputs
+                        .adoptions
+                        .send(((a.user, to_global[a.topic as usize]), a.day));
                 },
             );
         }
@@ -533,7 +630,10 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
                 if f.src == f.dst {
                     stats.self_loops += 1;
                 } else {
-                    send(f.src, f.dst, worker);
+                    inputs
+                        .friendships
+                        .send((f.src.min(f.dst), f.src.max(f.dst)));
+                    step_now_and_then(worker);
                 }
                 if let Some(bar) = &context.progress {
                     if offset > last_offset + (8 << 20) {
@@ -557,13 +657,8 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
         seconds = started.elapsed().as_secs_f64(),
         "read"
     );
-    control_input.send(Control::Read(stats));
-    friendship_input.advance_to(1);
-    adoption_input.advance_to(1);
-    control_input.advance_to(1);
-    friendship_input.flush();
-    adoption_input.flush();
-    control_input.flush();
+    inputs.control.send(Control::Read(0, stats));
+    inputs.advance_to(1);
     worker.step_while(|| probe.less_than(&1) || control_probe.less_than(&1));
     tracing::info!(
         worker = index,
@@ -571,18 +666,115 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
         "computed"
     );
 
+    // Nights: night n is time n.
+    for (n, night) in context.nights.iter().enumerate() {
+        let time = (n + 1) as Time;
+        let night_started = Instant::now();
+        let mut stats = ReadStats::default();
+        let budget = stop_after;
+        if let Some((source, sniff)) = &night.friendships {
+            for share in input::shares(std::slice::from_ref(source), index, peers) {
+                let report = records::parse_share::<FriendshipChange>(
+                    source,
+                    &share,
+                    sniff,
+                    budget,
+                    |change, offset| {
+                        let Friendship { src, dst } = change.friendship;
+                        if src == dst {
+                            stats.self_loops += 1;
+                        } else {
+                            let remove = change.op == Op::Remove;
+                            inputs
+                                .friendship_changes
+                                .send(((src.min(dst), src.max(dst)), op_seq(offset, remove)));
+                        }
+                    },
+                );
+                stats.friendship_changes += report.records;
+                stats.absorb(report);
+            }
+        }
+        let mut changes: Vec<(AdoptionChange, u64)> = Vec::new();
+        if let Some((source, sniff)) = &night.adoptions {
+            for share in input::shares(std::slice::from_ref(source), index, peers) {
+                let report = records::parse_share::<AdoptionChange>(
+                    source,
+                    &share,
+                    sniff,
+                    budget,
+                    |change, offset| changes.push((change, offset)),
+                );
+                stats.adoption_changes += report.records;
+                stats.absorb(report);
+            }
+        }
+        // New topics get the next ids, the same on every worker.
+        let new_names: Vec<String> = {
+            let known = dictionary.borrow();
+            let mut names: Vec<String> = changes
+                .iter()
+                .filter(|(c, _)| known.id(&c.topic).is_none())
+                .map(|(c, _)| c.topic.clone())
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            names
+        };
+        let new_names = gather_names(worker, new_names);
+        dictionary.borrow_mut().extend(new_names);
+        {
+            let known = dictionary.borrow();
+            for (change, offset) in changes {
+                let topic = known.id(&change.topic).expect("interned above");
+                let remove = change.op == Op::Remove;
+                inputs
+                    .adoption_changes
+                    .send((((change.user, topic), change.day), op_seq(offset, remove)));
+            }
+        }
+        inputs.control.send(Control::Read(n + 1, stats));
+        inputs.advance_to(time + 1);
+        worker.step_while(|| probe.less_than(&(time + 1)) || control_probe.less_than(&(time + 1)));
+        tracing::info!(
+            worker = index,
+            night = %night.night.name,
+            seconds = night_started.elapsed().as_secs_f64(),
+            "night applied"
+        );
+    }
+
     // Every worker now holds every worker's statistics: decide together.
     let mut read = ReadStats::default();
+    let mut base_read = ReadStats::default();
+    let mut per_night: Vec<ReadStats> = vec![ReadStats::default(); context.nights.len()];
     for message in control_seen.borrow().iter() {
-        if let Control::Read(stats) = message {
+        if let Control::Read(n, stats) = message {
             read.add(stats);
+            if *n > 0 {
+                per_night[n - 1].add(stats);
+            } else {
+                base_read.add(stats);
+            }
         }
     }
     let verdict = check_read(job, context, &read);
 
-    // Time 1: write this worker's parts (unless the job failed), then the barrier.
+    // After the last night: write this worker's parts (unless the job failed), then the barrier.
     let written = match &verdict {
-        Ok(()) => write_parts(context, index, peers, &captures),
+        Ok(()) => write_parts(context, index, peers, &captures).map(|rows| Written {
+            rows,
+            friendship_counts: friendship_counts
+                .borrow()
+                .iter()
+                .map(|(t, c)| (*t, *c))
+                .collect(),
+            adoption_counts: adoption_counts
+                .borrow()
+                .iter()
+                .map(|(t, c)| (*t, *c))
+                .collect(),
+        }),
         Err(_) => Err("not written".to_string()),
     };
     tracing::info!(
@@ -590,23 +782,29 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
         seconds = started.elapsed().as_secs_f64(),
         "written"
     );
-    control_input.send(Control::Written(written));
-    drop(friendship_input);
-    drop(adoption_input);
-    drop(control_input);
+    inputs.control.send(Control::Written(written));
+    drop(inputs);
     worker.step_while(|| !control_probe.done());
     verdict?;
 
     let mut rows: Vec<(String, u64)> = Vec::new();
+    let mut friendship_nights: BTreeMap<Time, ChangeCounts> = BTreeMap::new();
+    let mut adoption_nights: BTreeMap<Time, ChangeCounts> = BTreeMap::new();
     for message in control_seen.borrow().iter() {
         if let Control::Written(result) = message {
             match result {
-                Ok(counts) => {
-                    for (table, n) in counts {
+                Ok(written) => {
+                    for (table, n) in &written.rows {
                         match rows.iter_mut().find(|(t, _)| t == table) {
                             Some(entry) => entry.1 += n,
                             None => rows.push((table.clone(), *n)),
                         }
+                    }
+                    for (time, counts) in &written.friendship_counts {
+                        friendship_nights.entry(*time).or_default().add(counts);
+                    }
+                    for (time, counts) in &written.adoption_counts {
+                        adoption_nights.entry(*time).or_default().add(counts);
                     }
                 }
                 Err(e) => return Err(Error::Runtime(format!("writing the output failed: {e}"))),
@@ -616,12 +814,38 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
     if index != 0 {
         return Ok(None);
     }
+    let nights = context
+        .nights
+        .iter()
+        .zip(per_night)
+        .enumerate()
+        .map(|(n, (night, stats))| {
+            let time = (n + 1) as Time;
+            summary::NightSummary {
+                name: night.night.name.clone(),
+                friendship_changes: stats.friendship_changes,
+                adoption_changes: stats.adoption_changes,
+                self_loops_rejected: stats.self_loops,
+                friendships: friendship_nights.get(&time).copied().unwrap_or_default(),
+                adoptions: adoption_nights.get(&time).copied().unwrap_or_default(),
+            }
+        })
+        .collect();
     let mut degree_distribution: Vec<DegreeRow> = final_rows(&captures.degrees);
     degree_distribution.sort();
     let mut topics: Vec<TopicRow> = final_rows(&captures.topics);
     topics.sort();
+    let base = summary::Base {
+        friendship_records: base_read.friendship_records,
+        self_loops: base_read.self_loops,
+        friendships: friendship_nights.get(&0).map_or(0, |c| c.applied_adds),
+        adoption_records: base_read.adoption_records,
+        adoptions: adoption_nights.get(&0).map_or(0, |c| c.applied_adds),
+    };
     Ok(Some(Totals {
         read,
+        base,
+        nights,
         degree_distribution,
         topics,
         rows,
@@ -681,9 +905,13 @@ fn check_read(job: &Job, context: &Context, read: &ReadStats) -> Result<()> {
     Ok(())
 }
 
-/// The rows of a batch result: consolidated, each present once.
+/// The rows of a table after the last night: all updates consolidated, each row present once.
 fn final_rows<R: Ord + Clone + std::fmt::Debug>(captured: &Captured<R>) -> Vec<R> {
-    let mut updates: Vec<(R, Time, Diff)> = captured.borrow().clone();
+    let mut updates: Vec<(R, Time, Diff)> = captured
+        .borrow()
+        .iter()
+        .map(|(row, _, diff)| (row.clone(), 0, *diff))
+        .collect();
     differential_dataflow::consolidation::consolidate_updates(&mut updates);
     updates
         .into_iter()
@@ -694,6 +922,68 @@ fn final_rows<R: Ord + Clone + std::fmt::Debug>(captured: &Captured<R>) -> Vec<R
         .collect()
 }
 
+/// A table's change feed at `time`: rows that left (`-`) and arrived (`+`).
+fn changes_at<R: Ord + Clone + std::fmt::Debug>(
+    captured: &Captured<R>,
+    time: Time,
+) -> Vec<Change<R>> {
+    let mut updates: Vec<(R, Time, Diff)> = captured
+        .borrow()
+        .iter()
+        .filter(|(_, t, _)| *t == time)
+        .cloned()
+        .collect();
+    differential_dataflow::consolidation::consolidate_updates(&mut updates);
+    updates
+        .into_iter()
+        .map(|(row, _, diff)| {
+            assert!(
+                diff == 1 || diff == -1,
+                "a change with multiplicity {diff}: {row:?}"
+            );
+            Change {
+                op: if diff > 0 { '+' } else { '-' },
+                row,
+            }
+        })
+        .collect()
+}
+
+/// Writes a table's final parts and, for each night, its change feed
+/// (`changes/<night>/<table>/`), partitioned like the table.
+fn write_with_changes<R: Row + Ord + Clone + std::fmt::Debug>(
+    context: &Context,
+    table: &str,
+    parts: usize,
+    (index, peers): (usize, usize),
+    captured: &Captured<R>,
+    part_of: impl Fn(&R) -> u64,
+) -> std::result::Result<(String, u64), String> {
+    let written = write_table(
+        context,
+        table,
+        parts,
+        index,
+        peers,
+        final_rows(captured),
+        &part_of,
+    )?;
+    for (n, night) in context.nights.iter().enumerate() {
+        let feed = format!("changes/{}/{table}", night.night.name);
+        let changes = changes_at(captured, (n + 1) as Time);
+        write_table(
+            context,
+            &feed,
+            parts,
+            index,
+            peers,
+            changes,
+            |c: &Change<R>| part_of(&c.row),
+        )?;
+    }
+    Ok((table.to_string(), written))
+}
+
 fn write_parts(
     context: &Context,
     index: usize,
@@ -701,68 +991,37 @@ fn write_parts(
     captures: &Captures,
 ) -> std::result::Result<Vec<(String, u64)>, String> {
     let parts = context.job.parts;
-    let by_user = |user| user_part(user, parts);
+    let by_user = move |user| user_part(user, parts);
+    let me = (index, peers);
     Ok(vec![
-        (
-            "users".to_string(),
-            write_table(
-                context,
-                "users",
-                parts,
-                index,
-                peers,
-                final_rows(&captures.users),
-                |row| by_user(row.user_id),
-            )?,
-        ),
-        (
-            "user_topics".to_string(),
-            write_table(
-                context,
-                "user_topics",
-                parts,
-                index,
-                peers,
-                final_rows(&captures.user_topics),
-                |row| by_user(row.user_id),
-            )?,
-        ),
-        (
-            "topic_leaders".to_string(),
-            write_table(
-                context,
-                "topic_leaders",
-                1,
-                index,
-                peers,
-                final_rows(&captures.topic_leaders),
-                |_| 0,
-            )?,
-        ),
-        (
-            "degree_distribution".to_string(),
-            write_table(
-                context,
-                "degree_distribution",
-                1,
-                index,
-                peers,
-                final_rows(&captures.degrees),
-                |_| 0,
-            )?,
-        ),
-        (
-            "topics".to_string(),
-            write_table(
-                context,
-                "topics",
-                1,
-                index,
-                peers,
-                final_rows(&captures.topics),
-                |_| 0,
-            )?,
-        ),
+        write_with_changes(context, "users", parts, me, &captures.users, |r| {
+            by_user(r.user_id)
+        })?,
+        write_with_changes(
+            context,
+            "user_topics",
+            parts,
+            me,
+            &captures.user_topics,
+            |r| by_user(r.user_id),
+        )?,
+        write_with_changes(
+            context,
+            "topic_leaders",
+            1,
+            me,
+            &captures.topic_leaders,
+            |_| 0,
+        )?,
+        write_with_changes(
+            context,
+            "degree_distribution",
+            1,
+            me,
+            &captures.degrees,
+            |_| 0,
+        )?,
+        write_with_changes(context, "topics", 1, me, &captures.topics, |_| 0)?,
     ])
 }
 

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::dataflow::graph::ChangeCounts;
 use crate::input::FileInfo;
 use crate::job::{self, Job};
 use crate::params::Params;
@@ -63,7 +64,7 @@ pub struct Shares {
     pub share_super: f64,
 }
 
-/// What happened to the input lines.
+/// What happened to the lines of the base input (nights: see [`NightSummary`]).
 #[derive(Clone, Debug, Serialize)]
 pub struct Lines {
     /// Friendship records parsed.
@@ -82,6 +83,38 @@ pub struct Lines {
     pub bad_lines_skipped: u64,
 }
 
+/// The base load's line accounting, before any night.
+#[derive(Clone, Debug, Default)]
+pub struct Base {
+    /// Friendship records in the base files.
+    pub friendship_records: u64,
+    /// Self-loops among them.
+    pub self_loops: u64,
+    /// Distinct friendships they make.
+    pub friendships: u64,
+    /// Adoption records in the base files.
+    pub adoption_records: u64,
+    /// Distinct (user, topic) adoptions they make.
+    pub adoptions: u64,
+}
+
+/// What one night changed.
+#[derive(Clone, Debug, Serialize)]
+pub struct NightSummary {
+    /// The night's directory name.
+    pub name: String,
+    /// Friendship change records read.
+    pub friendship_changes: u64,
+    /// Adoption change records read.
+    pub adoption_changes: u64,
+    /// Self-loops among the friendship changes, rejected.
+    pub self_loops_rejected: u64,
+    /// What the friendship changes did (applied and no-op adds and removes).
+    pub friendships: ChangeCounts,
+    /// What the adoption changes did.
+    pub adoptions: ChangeCounts,
+}
+
 /// The whole summary.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
@@ -97,6 +130,8 @@ pub struct Summary {
     pub shares: Shares,
     /// Input line accounting.
     pub lines: Lines,
+    /// The nights applied, in order (empty for a run without `--deltas`).
+    pub nights: Vec<NightSummary>,
 }
 
 fn share(part: u64, whole: u64) -> f64 {
@@ -107,15 +142,36 @@ fn share(part: u64, whole: u64) -> f64 {
     }
 }
 
-/// Builds the summary from the aggregated read statistics and tables.
+/// What the workers found, gathered at worker 0 for the summary.
+pub struct Totals {
+    /// Read statistics over the base and every night.
+    pub read: ReadStats,
+    /// The base load's line accounting.
+    pub base: Base,
+    /// What each night changed.
+    pub nights: Vec<NightSummary>,
+    /// The final degree distribution.
+    pub degree_distribution: Vec<DegreeRow>,
+    /// The final `topics` table.
+    pub topics: Vec<TopicRow>,
+    /// Rows written per table.
+    pub rows: Vec<(String, u64)>,
+}
+
+/// Builds the summary from the gathered totals and the input fingerprints.
 pub fn build(
     job: &Job,
-    read: &ReadStats,
-    degrees: &[DegreeRow],
-    topics: &[TopicRow],
-    rows: &[(String, u64)],
+    totals: &Totals,
     (friendship_files, adoption_files): (Vec<FileInfo>, Vec<FileInfo>),
 ) -> Summary {
+    let Totals {
+        read,
+        base,
+        nights,
+        degree_distribution: degrees,
+        topics,
+        rows,
+    } = totals;
     let params = &job.params;
     let users_with_friends: u64 = degrees.iter().map(|d| d.users).sum();
     let endpoints: u64 = degrees
@@ -169,14 +225,15 @@ pub fn build(
             share_super: share(super_connectors, users_with_friends),
         },
         lines: Lines {
-            friendship_records: read.friendship_records,
-            self_loops_rejected: read.self_loops,
-            duplicate_friendships: read.friendship_records - read.self_loops - friendships,
-            adoption_records: read.adoption_records,
-            repeated_adoptions: read.adoption_records - adoptions,
+            friendship_records: base.friendship_records,
+            self_loops_rejected: base.self_loops,
+            duplicate_friendships: base.friendship_records - base.self_loops - base.friendships,
+            adoption_records: base.adoption_records,
+            repeated_adoptions: base.adoption_records - base.adoptions,
             header_lines: read.headers,
             bad_lines_skipped: read.bad_total,
         },
+        nights: nights.to_vec(),
     }
 }
 

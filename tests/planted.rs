@@ -33,7 +33,10 @@ fn planted_seeds_lead_their_topics() {
     let mut top10: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for row in read_table(&out, "topic_leaders", LEADERS_HEADER) {
         if row[1].parse::<u32>().unwrap() <= 10 {
-            top10.entry(row[0].clone()).or_default().push(row[2].clone());
+            top10
+                .entry(row[0].clone())
+                .or_default()
+                .push(row[2].clone());
         }
     }
     let planted = std::fs::read_to_string(dir.path().join("planted.csv")).unwrap();
@@ -52,7 +55,10 @@ fn planted_seeds_lead_their_topics() {
             continue;
         }
         eligible += 1;
-        if top10.get(f[1]).is_some_and(|users| users.iter().any(|u| u == f[0])) {
+        if top10
+            .get(f[1])
+            .is_some_and(|users| users.iter().any(|u| u == f[0]))
+        {
             found += 1;
         }
     }

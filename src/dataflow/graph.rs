@@ -8,7 +8,9 @@
 //! `distinct`/`reduce` arrangement, which for tens of millions of
 //! friendships halves the memory.
 
-use std::collections::VecDeque;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
 use timely::dataflow::channels::pact::Exchange;
 
 use timely::dataflow::operators::{Capability, Operator};
@@ -27,111 +29,336 @@ pub fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// Collapses oriented friendship records `(min, max)` into the set of friendships.
-pub fn simple_graph<'s>(records: StreamVec<'s, Time, (User, User)>) -> Coll<'s, (User, User)> {
-    earliest_per_key(records, "SimpleGraph", |&(a, b)| mix(a ^ mix(b)))
+/// Counts of what nightly changes did, per time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChangeCounts {
+    /// `+` records that added a key (or, for adoptions, moved its day earlier).
+    pub applied_adds: u64,
+    /// `-` records that removed a present key.
+    pub applied_removes: u64,
+    /// `+` records for a present key that changed nothing.
+    pub noop_adds: u64,
+    /// `-` records for an absent key.
+    pub noop_removes: u64,
+}
+
+impl ChangeCounts {
+    /// Adds another worker's counts.
+    pub fn add(&mut self, other: &ChangeCounts) {
+        self.applied_adds += other.applied_adds;
+        self.applied_removes += other.applied_removes;
+        self.noop_adds += other.noop_adds;
+        self.noop_removes += other.noop_removes;
+    }
+}
+
+/// What a worker's state operators counted, by time (at time 0, the base's
+/// distinct keys as `applied_adds`); read by the worker between epochs
+/// (operators and worker share the thread).
+pub type Counters = Rc<RefCell<BTreeMap<Time, ChangeCounts>>>;
+
+/// A nightly change record: the record, and `position << 1 | is_remove`
+/// where `position` orders changes within the night (the byte offset in
+/// the night's file).
+pub type Change<R> = (R, u64);
+
+/// An adoption record: `((user, topic), day)`.
+pub type AdoptionRecord = ((User, Topic), Day);
+
+/// Collapsed records waiting to be emitted, with their capability.
+type Ready<R> = VecDeque<(Capability<Time>, std::vec::IntoIter<(R, Diff)>)>;
+
+/// Packs a change's position and operation.
+pub fn op_seq(position: u64, remove: bool) -> u64 {
+    position << 1 | u64::from(remove)
+}
+
+/// Collapses oriented friendship records `(min, max)` into the set of
+/// friendships, and applies nightly changes to it.
+pub fn simple_graph<'s>(
+    records: StreamVec<'s, Time, (User, User)>,
+    changes: StreamVec<'s, Time, Change<(User, User)>>,
+    keep_state: bool,
+    counters: Counters,
+) -> Coll<'s, (User, User)> {
+    keyed_state(
+        records,
+        changes,
+        "SimpleGraph",
+        keep_state,
+        counters,
+        |&(a, b)| mix(a ^ mix(b)),
+    )
 }
 
 /// Collapses adoption observations `((user, topic), day)` into one adoption
-/// per (user, topic) at the earliest day.
+/// per (user, topic) at the earliest day, and applies nightly changes.
 pub fn adoptions<'s>(
     records: StreamVec<'s, Time, ((User, Topic), Day)>,
+    changes: StreamVec<'s, Time, Change<AdoptionRecord>>,
+    keep_state: bool,
+    counters: Counters,
 ) -> Coll<'s, ((User, Topic), Day)> {
-    earliest_per_key(records, "Adoptions", |((user, topic), _)| {
-        mix(*user ^ mix(u64::from(*topic)))
-    })
+    keyed_state(
+        records,
+        changes,
+        "Adoptions",
+        keep_state,
+        counters,
+        |((user, topic), _)| mix(*user ^ mix(u64::from(*topic))),
+    )
 }
 
-/// Keeps, per key, the least record (records are compared whole, so a
-/// `(key, day)` pair keeps its earliest day; a key alone is deduplicated).
-fn earliest_per_key<'s, R>(
+/// Records with a key, where an add may improve on the present record.
+pub trait Keyed: ExchangeData {
+    /// The key.
+    type Key: Ord + Clone;
+    /// The record's key.
+    fn key(&self) -> &Self::Key;
+    /// Whether this record, added, replaces `present` (an earlier day).
+    fn improves(&self, present: &Self) -> bool;
+}
+
+impl Keyed for (User, User) {
+    type Key = (User, User);
+    fn key(&self) -> &Self::Key {
+        self
+    }
+    fn improves(&self, _present: &Self) -> bool {
+        false
+    }
+}
+
+impl Keyed for ((User, Topic), Day) {
+    type Key = (User, Topic);
+    fn key(&self) -> &Self::Key {
+        &self.0
+    }
+    fn improves(&self, present: &Self) -> bool {
+        self.1 < present.1
+    }
+}
+
+/// The set-semantics operator: base records are adds (order-free), changes
+/// apply in position order per key, later times after earlier ones. Emits
+/// each difference to the current set once. With `keep_state`, the current
+/// set is kept (sorted) for later changes; without, the base is emitted and
+/// forgotten.
+fn keyed_state<'s, R: Keyed>(
     records: StreamVec<'s, Time, R>,
+    changes: StreamVec<'s, Time, Change<R>>,
     name: &str,
-    route: impl Fn(&R) -> u64 + 'static,
-) -> Coll<'s, R>
-where
-    R: ExchangeData + KeyOf,
-{
-    let route = Exchange::new(move |record: &R| route(record));
+    keep_state: bool,
+    counters: Counters,
+    route: impl Fn(&R) -> u64 + Clone + 'static,
+) -> Coll<'s, R> {
+    let route_change = route.clone();
     let scope = records.scope();
     records
-        .unary_frontier(route, name, move |_capability, info| {
-            let activator = scope.activator_for(info.address);
-            // Records received, by time, until the input frontier passes it.
-            let mut stash: Vec<(Time, Capability<Time>, Vec<R>)> = Vec::new();
-            // Collapsed records being emitted, a budget at a time (oldest first).
-            let mut ready: VecDeque<(Capability<Time>, std::vec::IntoIter<R>)> = VecDeque::new();
-            move |(input, frontier), output| {
-                input.for_each_stamp(|capability, data| {
-                    let Some(capability) = capability.retain_least(0) else {
-                        return;
-                    };
-                    let time = *capability.time();
-                    let slot = match stash.iter().position(|(t, _, _)| *t == time) {
-                        Some(slot) => slot,
-                        None => {
-                            stash.push((time, capability, Vec::new()));
-                            stash.len() - 1
+        .binary_frontier(
+            changes,
+            Exchange::new(move |record: &R| route(record)),
+            Exchange::new(move |(record, _): &Change<R>| route_change(record)),
+            name,
+            move |_capability, info| {
+                let activator = scope.activator_for(info.address);
+                let mut base: BTreeMap<Time, (Capability<Time>, Vec<R>)> = BTreeMap::new();
+                let mut nightly: BTreeMap<Time, (Capability<Time>, Vec<Change<R>>)> =
+                    BTreeMap::new();
+                let mut state: Vec<R> = Vec::new();
+                let mut ready: Ready<R> = VecDeque::new();
+                move |(input1, frontier1), (input2, frontier2), output| {
+                    input1.for_each_stamp(|capability, data| {
+                        let Some(capability) = capability.retain_least(0) else {
+                            return;
+                        };
+                        let entry = base
+                            .entry(*capability.time())
+                            .or_insert_with(|| (capability, Vec::new()));
+                        for batch in data {
+                            entry.1.append(batch);
                         }
-                    };
-                    for batch in data {
-                        stash[slot].2.append(batch);
+                    });
+                    input2.for_each_stamp(|capability, data| {
+                        let Some(capability) = capability.retain_least(0) else {
+                            return;
+                        };
+                        let entry = nightly
+                            .entry(*capability.time())
+                            .or_insert_with(|| (capability, Vec::new()));
+                        for batch in data {
+                            entry.1.append(batch);
+                        }
+                    });
+                    loop {
+                        let next = base.keys().chain(nightly.keys()).min().copied();
+                        let Some(time) = next else { break };
+                        if frontier1.frontier().less_equal(&time)
+                            || frontier2.frontier().less_equal(&time)
+                        {
+                            break;
+                        }
+                        let mut capability = None;
+                        let mut diffs: Vec<(R, Diff)> = Vec::new();
+                        if let Some((cap, records)) = base.remove(&time) {
+                            capability = Some(cap);
+                            let before = diffs.len();
+                            apply_base(records, &mut state, keep_state, &mut diffs);
+                            let added = diffs[before..].iter().filter(|(_, d)| *d > 0).count();
+                            counters.borrow_mut().entry(time).or_default().applied_adds +=
+                                added as u64;
+                        }
+                        if let Some((cap, changes)) = nightly.remove(&time) {
+                            capability.get_or_insert(cap);
+                            let mut counts = ChangeCounts::default();
+                            apply_changes(changes, &mut state, &mut diffs, &mut counts);
+                            counters.borrow_mut().entry(time).or_default().add(&counts);
+                        }
+                        if let Some(capability) = capability {
+                            ready.push_back((capability, diffs.into_iter()));
+                        }
                     }
-                });
-                stash.sort_by_key(|(t, _, _)| *t);
-                while let Some((time, _, _)) = stash.first() {
-                    if frontier.frontier().less_equal(time) {
-                        break;
+                    // Emit a budget's worth, so downstream operators consume as
+                    // we go instead of everything queueing at once.
+                    let mut budget = EMIT_BUDGET;
+                    while let Some((capability, diffs)) = ready.front_mut() {
+                        let time = *capability.time();
+                        let mut session = output.session(&*capability);
+                        for (record, diff) in diffs.by_ref().take(budget) {
+                            session.give((record, time, diff));
+                            budget -= 1;
+                        }
+                        drop(session);
+                        if diffs.len() == 0 {
+                            ready.pop_front();
+                        }
+                        if budget == 0 {
+                            break;
+                        }
                     }
-                    let (_, capability, mut records) = stash.remove(0);
-                    records.sort_unstable();
-                    records.dedup_by(|later, earlier| later.key_eq(earlier));
-                    records.shrink_to_fit();
-                    ready.push_back((capability, records.into_iter()));
+                    if !ready.is_empty() {
+                        activator.activate();
+                    }
                 }
-                // Emit a budget's worth, so downstream operators consume as we go
-                // instead of everything queueing at once.
-                let mut budget = EMIT_BUDGET;
-                while let Some((capability, records)) = ready.front_mut() {
-                    let time = *capability.time();
-                    let mut session = output.session(&*capability);
-                    for record in records.by_ref().take(budget) {
-                        session.give((record, time, 1 as Diff));
-                        budget -= 1;
-                    }
-                    drop(session);
-                    if records.len() == 0 {
-                        ready.pop_front();
-                    }
-                    if budget == 0 {
-                        break;
-                    }
-                }
-                if !ready.is_empty() {
-                    activator.activate();
+            },
+        )
+        .as_collection()
+}
+
+/// Adds base records (order-free: a set union keeping the least record per key).
+fn apply_base<R: Keyed>(
+    mut records: Vec<R>,
+    state: &mut Vec<R>,
+    keep: bool,
+    diffs: &mut Vec<(R, Diff)>,
+) {
+    records.sort_unstable();
+    records.dedup_by(|later, earlier| later.key() == earlier.key());
+    if state.is_empty() {
+        diffs.reserve(records.len());
+        if keep {
+            diffs.extend(records.iter().cloned().map(|r| (r, 1)));
+            *state = records;
+        } else {
+            diffs.extend(records.into_iter().map(|r| (r, 1)));
+        }
+        return;
+    }
+    let mut merged = Vec::with_capacity(state.len() + records.len());
+    let mut present = std::mem::take(state).into_iter().peekable();
+    for record in records {
+        while present.peek().is_some_and(|p| p.key() < record.key()) {
+            merged.push(present.next().expect("peeked"));
+        }
+        match present.peek() {
+            Some(p) if p.key() == record.key() => {
+                if record.improves(p) {
+                    let old = present.next().expect("peeked");
+                    diffs.push((old, -1));
+                    diffs.push((record.clone(), 1));
+                    merged.push(record);
                 }
             }
-        })
-        .as_collection()
+            _ => {
+                diffs.push((record.clone(), 1));
+                merged.push(record);
+            }
+        }
+    }
+    merged.extend(present);
+    if keep {
+        *state = merged;
+    }
+}
+
+/// Applies one time's changes in position order per key.
+fn apply_changes<R: Keyed>(
+    mut changes: Vec<Change<R>>,
+    state: &mut Vec<R>,
+    diffs: &mut Vec<(R, Diff)>,
+    counts: &mut ChangeCounts,
+) {
+    changes.sort_unstable_by(|(r1, s1), (r2, s2)| r1.key().cmp(r2.key()).then(s1.cmp(s2)));
+    // (position in state or insertion point, the final record) per changed key.
+    let mut edits: Vec<(usize, Option<R>, bool)> = Vec::new();
+    let mut i = 0;
+    while i < changes.len() {
+        let key = changes[i].0.key().clone();
+        let found = state.binary_search_by(|p| p.key().cmp(&key));
+        let before = found.ok().map(|at| state[at].clone());
+        let mut current = before.clone();
+        while i < changes.len() && *changes[i].0.key() == key {
+            let (record, seq) = &changes[i];
+            if seq & 1 == 1 {
+                if current.take().is_some() {
+                    counts.applied_removes += 1;
+                } else {
+                    counts.noop_removes += 1;
+                }
+            } else {
+                match &current {
+                    Some(present) if !record.improves(present) => counts.noop_adds += 1,
+                    _ => {
+                        current = Some(record.clone());
+                        counts.applied_adds += 1;
+                    }
+                }
+            }
+            i += 1;
+        }
+        if current != before {
+            if let Some(old) = &before {
+                diffs.push((old.clone(), -1));
+            }
+            if let Some(new) = &current {
+                diffs.push((new.clone(), 1));
+            }
+            let at = match found {
+                Ok(at) | Err(at) => at,
+            };
+            edits.push((at, current, found.is_ok()));
+        }
+    }
+    if edits.is_empty() {
+        return;
+    }
+    // Rebuild the state in one pass (edits are in key order).
+    let mut next = Vec::with_capacity(state.len() + edits.len());
+    let mut old = std::mem::take(state).into_iter().enumerate().peekable();
+    for (at, record, replaces) in edits {
+        while old.peek().is_some_and(|(j, _)| *j < at) {
+            next.push(old.next().expect("peeked").1);
+        }
+        if replaces {
+            old.next();
+        }
+        if let Some(record) = record {
+            next.push(record);
+        }
+    }
+    next.extend(old.map(|(_, r)| r));
+    *state = next;
 }
 
 /// Records emitted per activation.
 const EMIT_BUDGET: usize = 1 << 18;
-
-/// Records whose key is a prefix of the record.
-trait KeyOf {
-    /// Whether two records have the same key.
-    fn key_eq(&self, other: &Self) -> bool;
-}
-
-impl KeyOf for (User, User) {
-    fn key_eq(&self, other: &Self) -> bool {
-        self == other
-    }
-}
-
-impl KeyOf for ((User, Topic), Day) {
-    fn key_eq(&self, other: &Self) -> bool {
-        self.0 == other.0
-    }
-}

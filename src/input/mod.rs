@@ -10,6 +10,7 @@
 //! 1-based line number, computed only when a line is bad.
 
 pub mod lines;
+pub mod nights;
 pub mod records;
 
 use std::fs::File;

@@ -11,8 +11,14 @@ use super::{Share, Source};
 pub trait Record: Sized {
     /// What the fields are, for messages: `"src dst"`.
     const FIELDS: &'static str;
-    /// How many fields a record has.
+    /// How many fields a record has (the most, if it varies).
     const ARITY: usize;
+    /// The field counts accepted, for the message when a line has another.
+    const ARITIES: &'static str = "";
+    /// Whether a line with `n` fields can be this record.
+    fn accepts(n: usize) -> bool {
+        n == Self::ARITY
+    }
     /// Parses the fields of one line (already split).
     fn parse(fields: &[Cow<'_, str>]) -> Result<Self, String>;
 }
@@ -80,6 +86,85 @@ impl Record for Adoption {
             user: parse_id(&fields[0])?,
             topic: parse_topic(&fields[1])?,
             day: crate::date::parse_day(&fields[2])?,
+        })
+    }
+}
+
+/// A nightly change: `+` adds, `-` removes.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub enum Op {
+    /// `+`.
+    Add,
+    /// `-`.
+    Remove,
+}
+
+/// Parses the operation field of a delta line.
+pub fn parse_op(field: &str) -> Result<Op, String> {
+    match field {
+        "+" => Ok(Op::Add),
+        "-" => Ok(Op::Remove),
+        _ => Err(format!("unknown operation \"{field}\": expected + or -")),
+    }
+}
+
+/// A friendship delta line `+ src dst` or `- src dst`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FriendshipChange {
+    /// Add or remove.
+    pub op: Op,
+    /// The friendship.
+    pub friendship: Friendship,
+}
+
+impl Record for FriendshipChange {
+    const FIELDS: &'static str = "op src dst";
+    const ARITY: usize = 3;
+    fn parse(fields: &[Cow<'_, str>]) -> Result<Self, String> {
+        Ok(FriendshipChange {
+            op: parse_op(&fields[0])?,
+            friendship: Friendship::parse(&fields[1..])?,
+        })
+    }
+}
+
+/// An adoption delta line `+ user topic day` or `- user topic [day]` (a
+/// day after `-` is allowed and ignored).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdoptionChange {
+    /// Add or remove.
+    pub op: Op,
+    /// The user.
+    pub user: u64,
+    /// The topic.
+    pub topic: String,
+    /// The day of an add (days since 1970-01-01); ignored for a remove.
+    pub day: i32,
+}
+
+impl Record for AdoptionChange {
+    const FIELDS: &'static str = "op user topic day";
+    const ARITY: usize = 4;
+    const ARITIES: &'static str = "3 or 4";
+    fn accepts(n: usize) -> bool {
+        n == 3 || n == 4
+    }
+    fn parse(fields: &[Cow<'_, str>]) -> Result<Self, String> {
+        let op = parse_op(&fields[0])?;
+        let user = parse_id(&fields[1])?;
+        let topic = parse_topic(&fields[2])?;
+        let day = match (op, fields.get(3)) {
+            (Op::Add, Some(day)) => crate::date::parse_day(day)?,
+            (Op::Add, None) => return Err("an add (+) needs a day: + user topic day".to_string()),
+            (Op::Remove, _) => 0,
+        };
+        Ok(AdoptionChange {
+            op,
+            user,
+            topic,
+            day,
         })
     }
 }
@@ -204,11 +289,15 @@ pub fn parse_share<R: Record>(
         let mut fields: Vec<Cow<'_, str>> = reuse(std::mem::take(&mut storage));
         let result = line.text.and_then(|text| {
             split(text, sniff.sep, &mut fields)?;
-            if fields.len() != R::ARITY {
+            if !R::accepts(fields.len()) {
                 let found = fields.len();
+                let expected = if R::ARITIES.is_empty() {
+                    R::ARITY.to_string()
+                } else {
+                    R::ARITIES.to_string()
+                };
                 return Err(format!(
-                    "expected {} fields ({}), found {found}",
-                    R::ARITY,
+                    "expected {expected} fields ({}), found {found}",
                     R::FIELDS
                 ));
             }

@@ -63,8 +63,9 @@ pub trait Row {
 }
 
 /// A row of a change feed: the table's row behind a leading `op` column
-/// (`-` for a row that left, `+` for a row that arrived).
-#[derive(Clone, Debug, PartialEq)]
+/// (`-` for a row that left, `+` for a row that arrived). Ordered by row,
+/// then op, so a feed sorts like its table.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change<R> {
     /// `'+'` or `'-'`.
     pub op: char,
@@ -90,5 +91,17 @@ impl<R: Row> Row for &R {
     }
     fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>) {
         (**self).cells(out)
+    }
+}
+
+impl<R: Ord> PartialOrd for Change<R> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<R: Ord> Ord for Change<R> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.row.cmp(&other.row).then(self.op.cmp(&other.op))
     }
 }
