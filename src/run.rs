@@ -537,7 +537,13 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
             keep_state,
             Rc::clone(&adoption_counts),
         );
-        let tables = dataflow::build(friendships, adoptions, &params, Rc::clone(&dictionary));
+        let tables = dataflow::build(
+            friendships,
+            adoptions,
+            &params,
+            Rc::clone(&dictionary),
+            keep_state,
+        );
         let captures = Captures {
             users: capture(
                 tables.users,

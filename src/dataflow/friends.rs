@@ -1,9 +1,25 @@
-//! Friend counts and the degree distribution, read from the one arrangement
-//! of the friendship graph by user.
+//! Friend counts and the degree distribution.
+//!
+//! `friend_count(u)` counts u's current friendships. Each worker first adds
+//! up, per time, the endpoints of the friendships it holds (a local
+//! pre-aggregation: one `(user, +n)` update per user instead of n updates),
+//! and `count_total` then accumulates those per user across workers and
+//! nights. At 1M users this puts about 2M updates through the counting
+//! arrangement instead of the 90M directed friendships.
+//!
+//! The friendship graph arranged by user ([`by_user`]) is only built when
+//! something reads it later: the topical paths that react to a night's
+//! changed topic vectors look up the changed user's friends in it.
+
+use std::collections::HashMap;
+
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::{Capability, Operator};
 
 use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
 use differential_dataflow::operators::CountTotal;
-use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
+use differential_dataflow::trace::implementations::ValSpine;
+use differential_dataflow::AsCollection;
 
 use super::{Coll, Diff, Time, User};
 use crate::tables::DegreeRow;
@@ -12,31 +28,63 @@ use crate::tables::DegreeRow;
 pub type FriendsByUser<'s> = Arranged<'s, TraceAgent<ValSpine<User, User, Time, Diff>>>;
 
 /// Arranges the simple graph (each friendship once) in both directions, once,
-/// for every metric to share.
+/// for every later reader to share.
 pub fn by_user(friendships: Coll<'_, (User, User)>) -> FriendsByUser<'_> {
     friendships
         .flat_map(|(a, b)| [(a, b), (b, a)])
         .arrange_by_key_named("FriendsByUser")
 }
 
+/// Adds up a worker's updates per (record, time) before they are exchanged:
+/// a local combine that keeps the collection the same and makes it shorter.
+fn combine_locally<'s>(endpoints: Coll<'s, User>) -> Coll<'s, User> {
+    endpoints
+        .inner
+        .unary_frontier(Pipeline, "CombineLocally", |_, _| {
+            let mut sums: Vec<(Capability<Time>, HashMap<User, Diff>)> = Vec::new();
+            move |(input, frontier), output| {
+                input.for_each_stamp(|capability, data| {
+                    let Some(capability) = capability.retain_least(0) else {
+                        return;
+                    };
+                    let time = *capability.time();
+                    let slot = match sums.iter().position(|(c, _)| *c.time() == time) {
+                        Some(slot) => slot,
+                        None => {
+                            sums.push((capability, HashMap::new()));
+                            sums.len() - 1
+                        }
+                    };
+                    let sum = &mut sums[slot].1;
+                    for batch in data {
+                        for (user, _, diff) in batch.drain(..) {
+                            *sum.entry(user).or_insert(0) += diff;
+                        }
+                    }
+                });
+                sums.retain_mut(|(capability, sum)| {
+                    if frontier.frontier().less_equal(capability.time()) {
+                        return true;
+                    }
+                    let time = *capability.time();
+                    let mut session = output.session(&*capability);
+                    for (user, diff) in sum.drain() {
+                        if diff != 0 {
+                            session.give((user, time, diff));
+                        }
+                    }
+                    false
+                });
+            }
+        })
+        .as_collection()
+}
+
 /// `friend_count(u) = |N(u)|` for every user with at least one friend.
-pub fn friend_counts<'s>(by_user: &FriendsByUser<'s>) -> Coll<'s, (User, u32)> {
-    by_user
-        .clone()
-        .reduce_abelian::<_, ValBuilder<_, _, _, _>, ValSpine<User, u32, Time, Diff>, _, _>(
-            "FriendCount",
-            |_user, friends, output| {
-                let count: Diff = friends.iter().map(|(_, diff)| *diff).sum();
-                if count > 0 {
-                    output.push((count as u32, 1));
-                }
-            },
-            |vec, key, upds| {
-                vec.clear();
-                vec.extend(upds.drain(..).map(|(v, t, r)| ((*key, v), t, r)));
-            },
-        )
-        .as_collection(|user, count| (*user, *count))
+pub fn friend_counts(friendships: Coll<'_, (User, User)>) -> Coll<'_, (User, u32)> {
+    combine_locally(friendships.flat_map(|(a, b)| [a, b]))
+        .count_total_core::<Diff>()
+        .map(|(user, count)| (user, count as u32))
 }
 
 /// For each friend count `d >= 1`, the number of users with exactly `d` friends.

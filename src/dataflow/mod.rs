@@ -1,9 +1,9 @@
 //! The dataflow: from input records to every output table.
 //!
 //! ```text
-//! friendship records ─▶ graph::simple_graph ─▶ friends::by_user (arranged once)
-//!                                  │               ├─▶ friends::friend_counts ─┬─▶ tiers::users
-//!                                  │               └─▶ friends::degree_distribution
+//! friendship records ─▶ graph::simple_graph ─┬─▶ friends::friend_counts ─┬─▶ tiers::users
+//!                                  │          │                            └─▶ friends::degree_distribution
+//!                                  │          └─▶ friends::by_user (nights only, arranged once)
 //! adoption records ─▶ graph::adoptions ─▶ topical::topic_vectors (arranged once)
 //!                                  └──────────────┴─▶ topical::co_adoptions (half joins)
 //!                                                      └─▶ topical::user_topics ─▶ leaders::leaders
@@ -56,18 +56,23 @@ pub struct Tables<'s> {
 /// Builds every table from the simple undirected friendship graph (each
 /// friendship once, smaller id first) and the adoptions (each (user, topic)
 /// once, at its earliest day).
+///
+/// With `nights`, the friendship graph is arranged by user for the topical
+/// paths that react to changed topic vectors; a batch run (every change at
+/// time 0) never reads it, so it is not built.
 pub fn build<'s>(
     friendships: Coll<'s, (User, User)>,
     adoptions: Coll<'s, ((User, Topic), Day)>,
     params: &Params,
     dictionary: topics::Shared,
+    nights: bool,
 ) -> Tables<'s> {
-    let by_user = friends::by_user(friendships.clone());
-    let counts = friends::friend_counts(&by_user);
+    let counts = friends::friend_counts(friendships.clone());
     let degree_distribution = friends::degree_distribution(counts.clone());
 
+    let by_user = nights.then(|| friends::by_user(friendships.clone()));
     let vectors = topical::topic_vectors(adoptions.clone());
-    let co_adoptions = topical::co_adoptions(friendships, &by_user, &vectors);
+    let co_adoptions = topical::co_adoptions(friendships, by_user.as_ref(), &vectors);
     let user_topics = topical::user_topics(adoptions, co_adoptions, params.window_days);
     let leaders = leaders::leaders(user_topics.clone(), params.top_k);
     let users = tiers::users(

@@ -124,11 +124,33 @@ pub fn intersect(
 }
 
 /// Co-adoptions along each friendship (see the module docs for the three paths).
+///
+/// Without `by_user` (a batch run, where every change is at time 0 and the
+/// vector paths would find nothing before it) only the friendship path is built.
 pub fn co_adoptions<'s>(
     friendships: Coll<'s, (User, User)>,
-    by_user: &FriendsByUser<'s>,
+    by_user: Option<&FriendsByUser<'s>>,
     vectors: &Vectors<'s>,
 ) -> Coll<'s, CoAdoption> {
+    // dF(a,b) ⋈ V(a)<=t ⋈ V(b)<=t: the friendship changed.
+    let with_a = lookup(
+        "FriendshipMeetsVectorA",
+        friendships,
+        vectors,
+        Times::Through,
+        |a, b, vector_a, out| out.push((*b, (*a, vector_a.clone()))),
+    );
+    let from_friendships = lookup(
+        "FriendshipMeetsVectorB",
+        with_a,
+        vectors,
+        Times::Through,
+        |b, (a, vector_a), vector_b, out| intersect(*a, vector_a, *b, vector_b, out),
+    );
+
+    let Some(by_user) = by_user else {
+        return from_friendships;
+    };
     let changes = vectors
         .clone()
         .as_collection(|user, vector| (*user, vector.clone()));
@@ -171,22 +193,6 @@ pub fn co_adoptions<'s>(
         vectors,
         Times::Through,
         |a, (b, vector_b), vector_a, out| intersect(*a, vector_a, *b, vector_b, out),
-    );
-
-    // dF(a,b) ⋈ V(a)<=t ⋈ V(b)<=t: the friendship changed.
-    let with_a = lookup(
-        "FriendshipMeetsVectorA",
-        friendships,
-        vectors,
-        Times::Through,
-        |a, b, vector_a, out| out.push((*b, (*a, vector_a.clone()))),
-    );
-    let from_friendships = lookup(
-        "FriendshipMeetsVectorB",
-        with_a,
-        vectors,
-        Times::Through,
-        |b, (a, vector_a), vector_b, out| intersect(*a, vector_a, *b, vector_b, out),
     );
 
     from_friendships.concat(from_lower).concat(from_higher)
