@@ -44,9 +44,11 @@ the run succeeds; a failed run leaves the previous output untouched.")]
 Examples:
   reach generate --users 100000 --out data/demo
   reach generate --users 1000000 --mean-degree 90 --seed 7 --out data/1m
+  reach generate --users 100000 --nights 3 --out data/demo   # plus data/demo/nights/
 
 Writes friendships.csv (src,dst), adoptions.csv (user,topic,day) and
-planted.csv (the planted cascade seeds). The bytes depend only on the options,
+planted.csv (the planted cascade seeds); with --nights, nights/<day>/ with
+friendships.csv and adoptions.csv of +/- changes. The bytes depend only on the options,
 never on the machine.")]
     Generate(GenerateArgs),
 }
@@ -129,6 +131,9 @@ pub struct GenerateArgs {
     /// Directory to write into (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Also write N nights of changes under DIR/nights/ (for --deltas).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub nights: usize,
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,

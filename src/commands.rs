@@ -50,6 +50,17 @@ pub fn generate(args: &GenerateArgs) -> Result<()> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
+    let nights = generate::write_nights(&model, &args.out, args.nights)
+        .map_err(|e| Error::io(&args.out, e))?;
+    if !args.quiet && args.nights > 0 {
+        println!(
+            "reach generate: {} nights ({} friendship and {} adoption changes) -> {}",
+            nights.nights.len(),
+            nights.friendship_changes,
+            nights.adoption_changes,
+            args.out.join("nights").display()
+        );
+    }
     if !args.quiet {
         println!(
             "reach generate: {} friendship lines, {} adoptions, {} planted seeds in {:.1} s -> {}",
