@@ -356,6 +356,20 @@ where
     captured
 }
 
+/// An estimate (on the high side) of the base friendship records a worker
+/// receives: at least 12 bytes a line in files, or the generator's count.
+fn expected_friendships(context: &Context, peers: usize) -> usize {
+    let total = match &context.model {
+        Some(model) => model.edges() as usize,
+        None => context
+            .friendship_sources
+            .iter()
+            .map(|s| s.bytes as usize / 12)
+            .sum(),
+    };
+    total / peers + total / peers / 10
+}
+
 /// The part a user's row goes to.
 pub fn user_part(user: User, parts: usize) -> u64 {
     graph::mix(user) % parts as u64
@@ -530,6 +544,7 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
             friendship_changes,
             keep_state,
             Rc::clone(&friendship_counts),
+            expected_friendships(context, peers),
         );
         let adoptions = graph::adoptions(
             adoption_records,

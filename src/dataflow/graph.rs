@@ -75,11 +75,16 @@ pub fn op_seq(position: u64, remove: bool) -> u64 {
 
 /// Collapses oriented friendship records `(min, max)` into the set of
 /// friendships, and applies nightly changes to it.
+///
+/// `expected` is an estimate of the base records this worker will receive:
+/// reserving it up front spares the stash its doubling copies (an
+/// overestimate costs only address space, never touched).
 pub fn simple_graph<'s>(
     records: StreamVec<'s, Time, (User, User)>,
     changes: StreamVec<'s, Time, Change<(User, User)>>,
     keep_state: bool,
     counters: Counters,
+    expected: usize,
 ) -> Coll<'s, (User, User)> {
     keyed_state(
         records,
@@ -87,6 +92,7 @@ pub fn simple_graph<'s>(
         "SimpleGraph",
         keep_state,
         counters,
+        expected,
         |&(a, b)| mix(a ^ mix(b)),
     )
 }
@@ -105,7 +111,8 @@ pub fn adoptions<'s>(
         "Adoptions",
         keep_state,
         counters,
-        |((user, topic), _)| mix(*user ^ mix(u64::from(*topic))),
+        0,
+        |((user, topic), _): &AdoptionRecord| mix(*user ^ mix(u64::from(*topic))),
     )
 }
 
@@ -150,6 +157,7 @@ fn keyed_state<'s, R: Keyed>(
     name: &str,
     keep_state: bool,
     counters: Counters,
+    expected: usize,
     route: impl Fn(&R) -> u64 + Clone + 'static,
 ) -> Coll<'s, R> {
     let route_change = route.clone();
@@ -172,9 +180,11 @@ fn keyed_state<'s, R: Keyed>(
                         let Some(capability) = capability.retain_least(0) else {
                             return;
                         };
-                        let entry = base
-                            .entry(*capability.time())
-                            .or_insert_with(|| (capability, Vec::new()));
+                        let time = *capability.time();
+                        let entry = base.entry(time).or_insert_with(|| {
+                            let reserve = if time == 0 { expected } else { 0 };
+                            (capability, Vec::with_capacity(reserve))
+                        });
                         for batch in data {
                             entry.1.append(batch);
                         }
