@@ -9,17 +9,6 @@ use std::path::Path;
 
 use common::*;
 
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
-
 /// The inputs as METRICS.md defines their state: friendships as a set,
 /// adoptions as (user, topic) -> earliest day.
 #[derive(Clone, Default)]

@@ -10,18 +10,6 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-/// A tiny deterministic generator for test inputs (independent of the job's).
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
-
 fn write_inputs(
     dir: &Path,
     edges: &[(u64, u64)],

@@ -561,3 +561,17 @@ pub fn assert_topical_matches(output: &Path, oracle: &Oracle) {
         assert_eq!(&row[6], tier, "tier of {u}");
     }
 }
+
+/// A tiny deterministic generator for test inputs (independent of the job's).
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    /// A number in `0..n`.
+    pub fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
