@@ -92,6 +92,9 @@ pub struct RunArgs {
     /// Hostfile: one `host:port` per process, in process order.
     #[arg(long, value_name = "FILE")]
     pub hostfile: Option<PathBuf>,
+    /// Fail if not every process has connected within this many seconds (default 60).
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<u64>,
     /// No progress bar and no final summary line.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -112,6 +115,7 @@ impl RunArgs {
             processes: self.processes,
             process: self.process,
             hostfile: self.hostfile.clone(),
+            connect_timeout: self.connect_timeout,
         }
     }
 }

@@ -112,6 +112,8 @@ pub struct ClusterSpec {
     pub process: Option<usize>,
     /// File with one `host:port` per process, in process order.
     pub hostfile: Option<PathBuf>,
+    /// Seconds to wait for every process to connect before failing (default 60).
+    pub connect_timeout: Option<u64>,
 }
 
 /// A job file as written.
@@ -166,6 +168,8 @@ pub struct Overrides {
     pub process: Option<usize>,
     /// `--hostfile`.
     pub hostfile: Option<PathBuf>,
+    /// `--connect-timeout`.
+    pub connect_timeout: Option<u64>,
 }
 
 /// Where the records come from.
@@ -191,6 +195,8 @@ pub struct Cluster {
     pub process: usize,
     /// The hostfile, required when `processes > 1`.
     pub hostfile: Option<PathBuf>,
+    /// Seconds to wait for every process to connect.
+    pub connect_timeout: u64,
 }
 
 /// A fully resolved job.
@@ -285,6 +291,10 @@ impl Job {
                 processes,
                 process,
                 hostfile,
+                connect_timeout: overrides
+                    .connect_timeout
+                    .or(spec.cluster.connect_timeout)
+                    .unwrap_or(60),
             },
         })
     }

@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -136,6 +137,44 @@ struct Context {
     progress: Option<indicatif::ProgressBar>,
 }
 
+/// Timely retries connecting to its peers forever; this watchdog ends the
+/// process with a message if the workers have not started (all processes
+/// connected) within the job's `connect_timeout`.
+fn watch_connections(job: &Job, started: Arc<AtomicBool>) {
+    let timeout = std::time::Duration::from_secs(job.cluster.connect_timeout);
+    let processes = job.cluster.processes;
+    let process = job.cluster.process;
+    let hostfile = job
+        .cluster
+        .hostfile
+        .as_ref()
+        .map(|h| h.display().to_string())
+        .unwrap_or_default();
+    let staging_owner = (process == 0).then(|| job.output.clone());
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if started.load(Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        if !started.load(Ordering::SeqCst) {
+            if let Some(output) = staging_owner {
+                publish::abandon(&output);
+            }
+            eprintln!(
+                "error: process {process} could not connect to all {processes} processes of \
+                 {hostfile} within {} s. Check that every process was started with the same \
+                 --processes and --workers and its own --process, and that the hostfile's ports \
+                 are reachable (raise --connect-timeout if processes start slowly).",
+                timeout.as_secs()
+            );
+            std::process::exit(1);
+        }
+    });
+}
+
 /// Reads the head of every source (separator, header position).
 fn sniff_all(sources: &[Source], job: &Job) -> Result<Vec<Sniff>> {
     sources
@@ -247,9 +286,17 @@ pub fn run(job: &Job, quiet: bool) -> Result<RunReport> {
         progress,
     });
 
+    let started_flag = Arc::new(AtomicBool::new(false));
+    if job.cluster.processes > 1 {
+        watch_connections(job, Arc::clone(&started_flag));
+    }
     let worker_context = Arc::clone(&context);
-    let guards = timely::execute(config, move |worker| worker_main(worker, &worker_context))
-        .map_err(|e| Error::Runtime(format!("cannot start the workers: {e}")))?;
+    let worker_started = Arc::clone(&started_flag);
+    let guards = timely::execute(config, move |worker| {
+        worker_started.store(true, Ordering::SeqCst);
+        worker_main(worker, &worker_context)
+    })
+    .map_err(|e| Error::Runtime(format!("cannot start the workers: {e}")))?;
     let mut totals = None;
     let mut failure = None;
     for result in guards.join() {

@@ -127,3 +127,48 @@ fn hostfile_errors_name_file_and_line() {
         "HOSTS:3: expected host:port with a port in 1..65535, found \"localhost:99999\""
     );
 }
+
+#[test]
+fn a_missing_peer_fails_within_the_connect_timeout() {
+    // Process 0 of 2 alone: timely would wait for process 1 forever.
+    let dir = tempfile::tempdir().unwrap();
+    let hostfile = dir.path().join("hosts.txt");
+    let ports = free_ports(2);
+    std::fs::write(
+        &hostfile,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let started = Instant::now();
+    let result = Command::new(env!("CARGO_BIN_EXE_reach"))
+        .args(["run", "--quiet", "--friendships"])
+        .arg(shared_data("snap-ego-facebook/facebook_combined.txt"))
+        .arg("--output")
+        .arg(&out)
+        .args([
+            "--processes",
+            "2",
+            "--process",
+            "0",
+            "--connect-timeout",
+            "2",
+            "--hostfile",
+        ])
+        .arg(&hostfile)
+        .output()
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(result.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("process 0 could not connect to all 2 processes")
+            && stderr.contains("within 2 s"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing is published");
+    assert!(
+        !dir.path().join(".out.staging").exists(),
+        "staging is cleaned up"
+    );
+}
