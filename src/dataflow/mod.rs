@@ -22,7 +22,7 @@ use differential_dataflow::operators::CountTotal;
 use differential_dataflow::VecCollection;
 
 use crate::params::Params;
-use crate::tables::{Decimal, DegreeRow, LeaderRow, TopicRow, UserRow, UserTopicRow};
+use crate::tables::{DegreeRow, LeaderRow, TopicRow, UserRow, UserTopicRow};
 use crate::topics;
 
 /// A user id as it appears in the input.
@@ -123,7 +123,6 @@ pub fn build<'s>(
         persuaded: leader.candidate.persuaded,
         reach: leader.candidate.reach,
     });
-    let _ = Decimal(0.0);
     Tables {
         users,
         user_topics: user_topic_rows,
