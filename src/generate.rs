@@ -33,6 +33,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Condvar, Mutex};
 
+use crate::output::csv::{write_u64, write_u64_padded};
+
 /// First day of the generated year, 2025-01-01, in days since 1970-01-01.
 pub const START_DAY: i32 = 20_089;
 /// Number of days over which spontaneous adoptions are spread: every
@@ -568,7 +570,7 @@ pub fn write_nights(model: &Model, dir: &Path, nights: usize) -> io::Result<Nigh
     let seed = model.params.seed;
     for night in 1..=nights as u64 {
         let day = START_DAY + SPAN_DAYS + night as i32 - 1;
-        let night_dir = dir.join("nights").join(iso_day(day));
+        let night_dir = dir.join("nights").join(crate::date::days_to_iso(day));
         fs::create_dir_all(&night_dir)?;
         let mut rng = Rng::stream(seed, TAG_NIGHT, night);
 
@@ -938,75 +940,17 @@ fn push_adoption(buf: &mut Vec<u8>, model: &Model, a: Adoption) {
 
 fn push_topic(buf: &mut Vec<u8>, model: &Model, topic: u32) {
     buf.extend_from_slice(b"topic-");
-    push_padded(buf, u64::from(topic) + 1, model.topic_width);
+    write_u64_padded(u64::from(topic) + 1, model.topic_width, buf);
 }
 
 /// Appends the decimal digits of `v`.
 fn push_u64(buf: &mut Vec<u8>, v: u64) {
-    push_padded(buf, v, 1);
+    write_u64(v, buf);
 }
 
-/// "00", "01", ..., "99".
-const DIGIT_PAIRS: &[u8; 200] = b"\
-0001020304050607080910111213141516171819\
-2021222324252627282930313233343536373839\
-4041424344454647484950515253545556575859\
-6061626364656667686970717273747576777879\
-8081828384858687888990919293949596979899";
-
-/// Appends the decimal digits of `v`, zero-padded to at least `width`
-/// (at most 20).
-fn push_padded(buf: &mut Vec<u8>, mut v: u64, width: usize) {
-    let mut digits = [b'0'; 20];
-    let mut i = digits.len();
-    while v >= 100 {
-        let pair = (v % 100) as usize * 2;
-        v /= 100;
-        i -= 2;
-        digits[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
-    }
-    if v >= 10 {
-        let pair = v as usize * 2;
-        i -= 2;
-        digits[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
-    } else {
-        i -= 1;
-        digits[i] = b'0' + v as u8;
-    }
-    let start = i.min(digits.len().saturating_sub(width));
-    buf.extend_from_slice(&digits[start..]);
-}
-
-/// Appends the ISO date `YYYY-MM-DD` of `days` since 1970-01-01 (years
-/// 0..=9999).
+/// Appends the ISO date `YYYY-MM-DD` of `days` since 1970-01-01.
 fn push_iso_day(buf: &mut Vec<u8>, days: i32) {
-    let (y, m, d) = civil_from_days(i64::from(days));
-    push_padded(buf, y as u64, 4);
-    buf.push(b'-');
-    push_padded(buf, u64::from(m), 2);
-    buf.push(b'-');
-    push_padded(buf, u64::from(d), 2);
-}
-
-/// The ISO date `YYYY-MM-DD` of `days` since 1970-01-01.
-fn iso_day(days: i32) -> String {
-    let mut buf = Vec::new();
-    push_iso_day(&mut buf, days);
-    String::from_utf8(buf).expect("ASCII")
-}
-
-/// Howard Hinnant's `civil_from_days`: (year, month 1..=12, day 1..=31).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097; // [0, 146096]
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
-    let mp = (5 * doy + 2) / 153; // [0, 11]
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    crate::date::write_iso(days, buf);
 }
 
 // ---------------------------------------------------------------------------
@@ -1267,11 +1211,14 @@ mod tests {
 
     #[test]
     fn iso_days() {
-        assert_eq!(iso_day(0), "1970-01-01");
-        assert_eq!(iso_day(START_DAY), "2025-01-01");
-        assert_eq!(iso_day(START_DAY + SPAN_DAYS - 1), "2025-12-31");
-        assert_eq!(iso_day(11_016), "2000-02-29");
-        assert_eq!(iso_day(-1), "1969-12-31");
+        assert_eq!(crate::date::days_to_iso(0), "1970-01-01");
+        assert_eq!(crate::date::days_to_iso(START_DAY), "2025-01-01");
+        assert_eq!(
+            crate::date::days_to_iso(START_DAY + SPAN_DAYS - 1),
+            "2025-12-31"
+        );
+        assert_eq!(crate::date::days_to_iso(11_016), "2000-02-29");
+        assert_eq!(crate::date::days_to_iso(-1), "1969-12-31");
     }
 
     #[test]
@@ -1389,8 +1336,8 @@ mod tests {
         let mut b = Vec::new();
         push_u64(&mut b, 0);
         push_u64(&mut b, u64::MAX);
-        push_padded(&mut b, 7, 4);
-        push_padded(&mut b, 12345, 4);
+        write_u64_padded(7, 4, &mut b);
+        write_u64_padded(12345, 4, &mut b);
         assert_eq!(b, b"018446744073709551615000712345");
     }
 }

@@ -255,8 +255,13 @@ const DIGIT_PAIRS: [u8; 200] = {
 };
 
 /// Appends `n` in decimal.
-fn write_u64(mut n: u64, out: &mut Vec<u8>) {
-    let mut buf = [0u8; 20]; // u64::MAX has 20 digits
+pub fn write_u64(n: u64, out: &mut Vec<u8>) {
+    write_u64_padded(n, 1, out);
+}
+
+/// Appends `n` in decimal, zero-padded to at least `width` digits (at most 20).
+pub fn write_u64_padded(mut n: u64, width: usize, out: &mut Vec<u8>) {
+    let mut buf = [b'0'; 20]; // u64::MAX has 20 digits
     let mut i = buf.len();
     while n >= 100 {
         let pair = (n % 100) as usize * 2;
@@ -272,7 +277,8 @@ fn write_u64(mut n: u64, out: &mut Vec<u8>) {
         i -= 1;
         buf[i] = b'0' + n as u8;
     }
-    out.extend_from_slice(&buf[i..]);
+    let start = i.min(buf.len() - width.min(buf.len()));
+    out.extend_from_slice(&buf[start..]);
 }
 
 #[cfg(test)]
