@@ -382,23 +382,25 @@ where
 {
     let captured: Captured<R> = Rc::new(RefCell::new(Vec::new()));
     let sink = Rc::clone(&captured);
+    // Updates are moved into `sink` as they arrive; the operator's output
+    // carries no data, only progress, so the probe behind it passes a time
+    // once every update of that time is in `sink`.
     table
         .inner
-        .unary(
+        .unary::<CapacityContainerBuilder<Vec<(R, Time, Diff)>>, _, _, _>(
             Exchange::new(move |(row, _, _): &(R, Time, Diff)| part_of(row)),
             "ToWriter",
             |_, _| {
-                move |input, output| {
-                    input.for_each_stamp(|capability, data| {
-                        let mut session = output.session(&capability);
+                move |input, _output| {
+                    input.for_each_stamp(|_capability, data| {
+                        let mut sink = sink.borrow_mut();
                         for batch in data {
-                            session.give_container(batch);
+                            sink.append(batch);
                         }
                     });
                 }
             },
         )
-        .inspect(move |update: &(R, Time, Diff)| sink.borrow_mut().push(update.clone()))
         .probe_with(probe);
     captured
 }
