@@ -431,6 +431,50 @@ struct LocalAdoptions {
     names: Vec<String>,
 }
 
+/// Parses this worker's shares of `sources` (with their sniffed formats),
+/// calling `emit(record, offset)` for each record, and adds what the shares
+/// held besides records (headers, bytes, bad lines) to `stats`. Stops once
+/// the worker has found `stop_after` bad lines: the job fails then anyway.
+/// Returns the number of records parsed.
+fn read_shares<R: records::Record>(
+    sources: &[Source],
+    sniffs: &[Sniff],
+    (index, peers): (usize, usize),
+    stats: &mut ReadStats,
+    stop_after: usize,
+    progress: Option<&indicatif::ProgressBar>,
+    mut emit: impl FnMut(R, u64),
+) -> u64 {
+    let mut records = 0;
+    for share in input::shares(sources, index, peers) {
+        if stats.bad.len() >= stop_after {
+            break;
+        }
+        let mut shown = share.start;
+        let report = records::parse_share::<R>(
+            &sources[share.source],
+            &share,
+            &sniffs[share.source],
+            stop_after - stats.bad.len(),
+            |record, offset| {
+                emit(record, offset);
+                if let Some(bar) = progress {
+                    if offset > shown + (8 << 20) {
+                        bar.inc(offset - shown);
+                        shown = offset;
+                    }
+                }
+            },
+        );
+        if let Some(bar) = progress {
+            bar.inc((share.start + report.bytes).saturating_sub(shown));
+        }
+        records += report.records;
+        stats.absorb(report);
+    }
+    records
+}
+
 /// Reads this worker's share of the adoption files.
 fn read_adoptions(
     context: &Context,
@@ -444,32 +488,22 @@ fn read_adoptions(
         names: Vec::new(),
     };
     let mut ids: HashMap<String, u32> = HashMap::new();
-    for share in input::shares(&context.adoption_sources, index, peers) {
-        if stats.bad.len() >= stop_after {
-            break;
-        }
-        let source = &context.adoption_sources[share.source];
-        let sniff = &context.adoption_sniffs[share.source];
-        let report = records::parse_share::<Adoption>(
-            source,
-            &share,
-            sniff,
-            stop_after - stats.bad.len(),
-            |adoption, _offset| {
-                let next = ids.len() as u32;
-                let id = *ids.entry(adoption.topic).or_insert_with_key(|name| {
-                    local.names.push(name.clone());
-                    next
-                });
-                local.records.push((adoption.user, id, adoption.day));
-            },
-        );
-        stats.adoption_records += report.records;
-        stats.absorb(report);
-        if let Some(bar) = &context.progress {
-            bar.inc(share.end.min(source.bytes) - share.start);
-        }
-    }
+    stats.adoption_records += read_shares::<Adoption>(
+        &context.adoption_sources,
+        &context.adoption_sniffs,
+        (index, peers),
+        stats,
+        stop_after,
+        context.progress.as_ref(),
+        |adoption, _offset| {
+            let next = ids.len() as u32;
+            let id = *ids.entry(adoption.topic).or_insert_with_key(|name| {
+                local.names.push(name.clone());
+                next
+            });
+            local.records.push((adoption.user, id, adoption.day));
+        },
+    );
     local
 }
 
@@ -684,41 +718,26 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
             );
         }
     }
-    for share in input::shares(&context.friendship_sources, index, peers) {
-        if stats.bad.len() >= stop_after {
-            break;
-        }
-        let source = &context.friendship_sources[share.source];
-        let sniff = &context.friendship_sniffs[share.source];
-        let mut last_offset = share.start;
-        let report = records::parse_share::<Friendship>(
-            source,
-            &share,
-            sniff,
-            stop_after - stats.bad.len(),
-            |f, offset| {
-                if f.src == f.dst {
-                    stats.self_loops += 1;
-                } else {
-                    inputs
-                        .friendships
-                        .send((f.src.min(f.dst), f.src.max(f.dst)));
-                    step_now_and_then(worker);
-                }
-                if let Some(bar) = &context.progress {
-                    if offset > last_offset + (8 << 20) {
-                        bar.inc(offset - last_offset);
-                        last_offset = offset;
-                    }
-                }
-            },
-        );
-        stats.friendship_records += report.records;
-        if let Some(bar) = &context.progress {
-            bar.inc((share.start + report.bytes).saturating_sub(last_offset));
-        }
-        stats.absorb(report);
-    }
+    let mut self_loops = 0;
+    stats.friendship_records += read_shares::<Friendship>(
+        &context.friendship_sources,
+        &context.friendship_sniffs,
+        (index, peers),
+        &mut stats,
+        stop_after,
+        context.progress.as_ref(),
+        |f, _offset| {
+            if f.src == f.dst {
+                self_loops += 1;
+            } else {
+                inputs
+                    .friendships
+                    .send((f.src.min(f.dst), f.src.max(f.dst)));
+                step_now_and_then(worker);
+            }
+        },
+    );
+    stats.self_loops += self_loops;
     tracing::info!(
         worker = index,
         friendship_records = stats.friendship_records,
@@ -741,44 +760,40 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
         let time = (n + 1) as Time;
         let night_started = Instant::now();
         let mut stats = ReadStats::default();
-        let budget = stop_after;
-        if let Some((source, sniff)) = &night.friendships {
-            for share in input::shares(std::slice::from_ref(source), index, peers) {
-                let report = records::parse_share::<FriendshipChange>(
-                    source,
-                    &share,
-                    sniff,
-                    budget,
-                    |change, offset| {
-                        let Friendship { src, dst } = change.friendship;
-                        if src == dst {
-                            stats.self_loops += 1;
-                        } else {
-                            let remove = change.op == Op::Remove;
-                            inputs
-                                .friendship_changes
-                                .send(((src.min(dst), src.max(dst)), op_seq(offset, remove)));
-                        }
-                    },
-                );
-                stats.friendship_changes += report.records;
-                stats.absorb(report);
-            }
-        }
+        let (sources, sniffs): (Vec<Source>, Vec<Sniff>) =
+            night.friendships.iter().cloned().unzip();
+        let mut self_loops = 0;
+        stats.friendship_changes += read_shares::<FriendshipChange>(
+            &sources,
+            &sniffs,
+            (index, peers),
+            &mut stats,
+            stop_after,
+            None,
+            |change, offset| {
+                let Friendship { src, dst } = change.friendship;
+                if src == dst {
+                    self_loops += 1;
+                } else {
+                    let remove = change.op == Op::Remove;
+                    inputs
+                        .friendship_changes
+                        .send(((src.min(dst), src.max(dst)), op_seq(offset, remove)));
+                }
+            },
+        );
+        stats.self_loops += self_loops;
+        let (sources, sniffs): (Vec<Source>, Vec<Sniff>) = night.adoptions.iter().cloned().unzip();
         let mut changes: Vec<(AdoptionChange, u64)> = Vec::new();
-        if let Some((source, sniff)) = &night.adoptions {
-            for share in input::shares(std::slice::from_ref(source), index, peers) {
-                let report = records::parse_share::<AdoptionChange>(
-                    source,
-                    &share,
-                    sniff,
-                    budget,
-                    |change, offset| changes.push((change, offset)),
-                );
-                stats.adoption_changes += report.records;
-                stats.absorb(report);
-            }
-        }
+        stats.adoption_changes += read_shares::<AdoptionChange>(
+            &sources,
+            &sniffs,
+            (index, peers),
+            &mut stats,
+            stop_after,
+            None,
+            |change, offset| changes.push((change, offset)),
+        );
         // New topics get the next ids, the same on every worker.
         let new_names: Vec<String> = {
             let known = dictionary.borrow();
