@@ -198,14 +198,7 @@ fn lastfm_matches_the_oracle() {
         .into_iter()
         .collect();
     let text = std::fs::read_to_string(&adoptions).unwrap();
-    let observations: Vec<(u64, String, i64)> = text
-        .lines()
-        .skip(1)
-        .map(|line| {
-            let f = csv_fields(line);
-            (f[0].parse().unwrap(), f[1].clone(), iso_days(&f[2]))
-        })
-        .collect();
+    let observations = observations(&text);
     assert!(
         observations.iter().any(|o| o.2 < iso_days("1980-01-01")),
         "the 1956-1979 rows are kept"

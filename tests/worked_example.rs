@@ -143,14 +143,7 @@ fn worked_example_agrees_with_the_oracle() {
     let dir = tempfile::tempdir().unwrap();
     let output = run_example(dir.path(), "example", 1);
     let edges = [(1, 2), (1, 4), (2, 3), (2, 4), (2, 5), (3, 4), (3, 5)];
-    let adoptions: Vec<(u64, String, i64)> = ADOPTIONS
-        .lines()
-        .skip(1)
-        .map(|line| {
-            let f = csv_fields(line);
-            (f[0].parse().unwrap(), f[1].clone(), iso_days(&f[2]))
-        })
-        .collect();
+    let adoptions = observations(ADOPTIONS);
     let mut oracle = Oracle::new(&edges, &adoptions, 60);
     oracle.t = 4;
     oracle.c = 3;

@@ -575,3 +575,15 @@ impl Lcg {
         (self.0 >> 33) % n
     }
 }
+
+/// The `(user, topic, day)` observations of an adoptions CSV text with a
+/// header line (topics may be quoted; days ISO).
+pub fn observations(text: &str) -> Vec<(u64, String, i64)> {
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let f = csv_fields(line);
+            (f[0].parse().unwrap(), f[1].clone(), iso_days(&f[2]))
+        })
+        .collect()
+}
