@@ -12,6 +12,7 @@
 //! changed topic vectors look up the changed user's friends in it.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::{Capability, Operator};
@@ -35,13 +36,34 @@ pub fn by_user(friendships: Coll<'_, (User, User)>) -> FriendsByUser<'_> {
         .arrange_by_key_named("FriendsByUser")
 }
 
+/// Hashes a user id with [`super::graph::mix`]: the local combine sees every
+/// endpoint of every friendship, where SipHash's cost shows.
+#[derive(Default)]
+struct MixHasher(u64);
+
+impl Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = super::graph::mix(self.0 ^ u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = super::graph::mix(self.0 ^ n);
+    }
+}
+
+type UserMap<V> = HashMap<User, V, BuildHasherDefault<MixHasher>>;
+
 /// Adds up a worker's updates per (record, time) before they are exchanged:
 /// a local combine that keeps the collection the same and makes it shorter.
 fn combine_locally<'s>(endpoints: Coll<'s, User>) -> Coll<'s, User> {
     endpoints
         .inner
         .unary_frontier(Pipeline, "CombineLocally", |_, _| {
-            let mut sums: Vec<(Capability<Time>, HashMap<User, Diff>)> = Vec::new();
+            let mut sums: Vec<(Capability<Time>, UserMap<Diff>)> = Vec::new();
             move |(input, frontier), output| {
                 input.for_each_stamp(|capability, data| {
                     let Some(capability) = capability.retain_least(0) else {
@@ -51,7 +73,7 @@ fn combine_locally<'s>(endpoints: Coll<'s, User>) -> Coll<'s, User> {
                     let slot = match sums.iter().position(|(c, _)| *c.time() == time) {
                         Some(slot) => slot,
                         None => {
-                            sums.push((capability, HashMap::new()));
+                            sums.push((capability, UserMap::default()));
                             sums.len() - 1
                         }
                     };
