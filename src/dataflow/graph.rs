@@ -57,6 +57,11 @@ impl ChangeCounts {
 /// (operators and worker share the thread).
 pub type Counters = Rc<RefCell<BTreeMap<Time, ChangeCounts>>>;
 
+/// The current set held by a state operator (sorted by key; empty unless
+/// state is kept), shared with the worker so that it can checkpoint the set
+/// between epochs.
+pub type State<R> = Rc<RefCell<Vec<R>>>;
+
 /// A nightly change record: the record, and `position << 1 | is_remove`
 /// where `position` orders changes within the night (the byte offset in
 /// the night's file).
@@ -83,7 +88,7 @@ pub fn simple_graph<'s>(
     records: StreamVec<'s, Time, (User, User)>,
     changes: StreamVec<'s, Time, Change<(User, User)>>,
     keep_state: bool,
-    counters: Counters,
+    (counters, state): (Counters, State<(User, User)>),
     expected: usize,
 ) -> Coll<'s, (User, User)> {
     keyed_state(
@@ -91,7 +96,7 @@ pub fn simple_graph<'s>(
         changes,
         "SimpleGraph",
         keep_state,
-        counters,
+        (counters, state),
         expected,
         |&(a, b)| mix(a ^ mix(b)),
     )
@@ -103,14 +108,14 @@ pub fn adoptions<'s>(
     records: StreamVec<'s, Time, ((User, Topic), Day)>,
     changes: StreamVec<'s, Time, Change<AdoptionRecord>>,
     keep_state: bool,
-    counters: Counters,
+    (counters, state): (Counters, State<AdoptionRecord>),
 ) -> Coll<'s, ((User, Topic), Day)> {
     keyed_state(
         records,
         changes,
         "Adoptions",
         keep_state,
-        counters,
+        (counters, state),
         0,
         |((user, topic), _): &AdoptionRecord| mix(*user ^ mix(u64::from(*topic))),
     )
@@ -156,7 +161,7 @@ fn keyed_state<'s, R: Keyed>(
     changes: StreamVec<'s, Time, Change<R>>,
     name: &str,
     keep_state: bool,
-    counters: Counters,
+    (counters, state): (Counters, State<R>),
     expected: usize,
     route: impl Fn(&R) -> u64 + Clone + 'static,
 ) -> Coll<'s, R> {
@@ -173,7 +178,6 @@ fn keyed_state<'s, R: Keyed>(
                 let mut base: BTreeMap<Time, (Capability<Time>, Vec<R>)> = BTreeMap::new();
                 let mut nightly: BTreeMap<Time, (Capability<Time>, Vec<Change<R>>)> =
                     BTreeMap::new();
-                let mut state: Vec<R> = Vec::new();
                 let mut ready: Ready<R> = VecDeque::new();
                 move |(input1, frontier1), (input2, frontier2), output| {
                     input1.for_each_stamp(|capability, data| {
@@ -213,7 +217,7 @@ fn keyed_state<'s, R: Keyed>(
                         if let Some((cap, records)) = base.remove(&time) {
                             capability = Some(cap);
                             let before = diffs.len();
-                            apply_base(records, &mut state, keep_state, &mut diffs);
+                            apply_base(records, &mut state.borrow_mut(), keep_state, &mut diffs);
                             let added = diffs[before..].iter().filter(|(_, d)| *d > 0).count();
                             counters.borrow_mut().entry(time).or_default().applied_adds +=
                                 added as u64;
@@ -221,7 +225,12 @@ fn keyed_state<'s, R: Keyed>(
                         if let Some((cap, changes)) = nightly.remove(&time) {
                             capability.get_or_insert(cap);
                             let mut counts = ChangeCounts::default();
-                            apply_changes(changes, &mut state, &mut diffs, &mut counts);
+                            apply_changes(
+                                changes,
+                                &mut state.borrow_mut(),
+                                &mut diffs,
+                                &mut counts,
+                            );
                             counters.borrow_mut().entry(time).or_default().add(&counts);
                         }
                         if let Some(capability) = capability {

@@ -1,0 +1,231 @@
+//! Tables leave the dataflow here: each table's updates are sent to the
+//! worker that writes the row's part file and captured there; after an
+//! epoch the worker writes the table as it stands and each night's change
+//! feed, partitioned like the table.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::rc::Rc;
+
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::probe::Handle as Probe;
+use timely::dataflow::operators::{Operator, Probe as _};
+
+use crate::dataflow::{graph, Coll, Diff, Time, User};
+use crate::job::Format;
+use crate::output::{self, table::Change, table::Row};
+use crate::tables::{DegreeRow, LeaderRow, TopicRow, UserRow, UserTopicRow};
+
+/// Rows captured at one worker, with their times and diffs.
+pub type Captured<R> = Rc<RefCell<Vec<(R, Time, Diff)>>>;
+
+/// The part a user's row goes to.
+pub fn user_part(user: User, parts: usize) -> u64 {
+    graph::mix(user) % parts as u64
+}
+
+/// Sends a table's updates to the worker that writes each row's part, and
+/// captures them there.
+pub fn capture<'s, R>(
+    table: Coll<'s, R>,
+    part_of: impl Fn(&R) -> u64 + 'static,
+    probe: &Probe<Time>,
+) -> Captured<R>
+where
+    R: differential_dataflow::ExchangeData,
+{
+    let captured: Captured<R> = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&captured);
+    // Updates are moved into `sink` as they arrive; the operator's output
+    // carries no data, only progress, so the probe behind it passes a time
+    // once every update of that time is in `sink`.
+    table
+        .inner
+        .unary::<CapacityContainerBuilder<Vec<(R, Time, Diff)>>, _, _, _>(
+            Exchange::new(move |(row, _, _): &(R, Time, Diff)| part_of(row)),
+            "ToWriter",
+            |_, _| {
+                move |input, _output| {
+                    input.for_each_stamp(|_capability, data| {
+                        let mut sink = sink.borrow_mut();
+                        for batch in data {
+                            sink.append(batch);
+                        }
+                    });
+                }
+            },
+        )
+        .probe_with(probe);
+    captured
+}
+
+/// The captured tables of one worker.
+pub struct Captures {
+    pub users: Captured<UserRow>,
+    pub user_topics: Captured<UserTopicRow>,
+    pub topic_leaders: Captured<LeaderRow>,
+    pub degrees: Captured<DegreeRow>,
+    pub topics: Captured<TopicRow>,
+}
+
+impl Captures {
+    /// Forgets history once every change up to now is written: each table
+    /// keeps only its present rows (at time 0), so a long-running job holds
+    /// the tables, not every night's changes.
+    pub fn compact(&self) {
+        compact(&self.users);
+        compact(&self.user_topics);
+        compact(&self.topic_leaders);
+        compact(&self.degrees);
+        compact(&self.topics);
+    }
+}
+
+fn compact<R: Ord + Clone + std::fmt::Debug>(captured: &Captured<R>) {
+    let mut updates = std::mem::take(&mut *captured.borrow_mut());
+    for update in updates.iter_mut() {
+        update.1 = 0;
+    }
+    differential_dataflow::consolidation::consolidate_updates(&mut updates);
+    updates.shrink_to_fit();
+    *captured.borrow_mut() = updates;
+}
+
+/// The rows of a table now: all updates consolidated, each row present once.
+pub fn final_rows<R: Ord + Clone + std::fmt::Debug>(captured: &Captured<R>) -> Vec<R> {
+    let mut updates: Vec<(R, Time, Diff)> = captured
+        .borrow()
+        .iter()
+        .map(|(row, _, diff)| (row.clone(), 0, *diff))
+        .collect();
+    differential_dataflow::consolidation::consolidate_updates(&mut updates);
+    updates
+        .into_iter()
+        .map(|(row, _time, diff)| {
+            assert_eq!(diff, 1, "a table row with multiplicity {diff}: {row:?}");
+            row
+        })
+        .collect()
+}
+
+/// A table's change feed at `time`: rows that left (`-`) and arrived (`+`).
+fn changes_at<R: Ord + Clone + std::fmt::Debug>(
+    captured: &Captured<R>,
+    time: Time,
+) -> Vec<Change<R>> {
+    let mut updates: Vec<(R, Time, Diff)> = captured
+        .borrow()
+        .iter()
+        .filter(|(_, t, _)| *t == time)
+        .cloned()
+        .collect();
+    differential_dataflow::consolidation::consolidate_updates(&mut updates);
+    updates
+        .into_iter()
+        .map(|(row, _, diff)| {
+            assert!(
+                diff == 1 || diff == -1,
+                "a change with multiplicity {diff}: {row:?}"
+            );
+            Change {
+                op: if diff > 0 { '+' } else { '-' },
+                row,
+            }
+        })
+        .collect()
+}
+
+/// Where and how one worker writes: the staging directory, the table
+/// format, the part count of large tables, and (worker index, peers).
+pub struct Out<'a> {
+    pub dir: &'a Path,
+    pub format: Format,
+    pub parts: usize,
+    pub me: (usize, usize),
+}
+
+/// A night's change feed to write: the night's name and its time.
+pub type Feed = (String, Time);
+
+/// Writes a table's present parts and, for each feed, its change feed
+/// (`changes/<night>/<table>/`), partitioned like the table.
+fn write_with_changes<R: Row + Ord + Clone + std::fmt::Debug>(
+    out: &Out,
+    table: &str,
+    parts: usize,
+    captured: &Captured<R>,
+    feeds: &[Feed],
+    part_of: impl Fn(&R) -> u64,
+) -> Result<(String, u64), String> {
+    let written = write_table(out, table, parts, final_rows(captured), &part_of)?;
+    for (night, time) in feeds {
+        let feed = format!("changes/{night}/{table}");
+        let changes = changes_at(captured, *time);
+        write_table(out, &feed, parts, changes, |c: &Change<R>| part_of(&c.row))?;
+    }
+    Ok((table.to_string(), written))
+}
+
+/// Writes this worker's parts of every table and feed; returns rows written per table.
+pub fn write_parts(
+    out: &Out,
+    captures: &Captures,
+    feeds: &[Feed],
+) -> Result<Vec<(String, u64)>, String> {
+    let parts = out.parts;
+    let by_user = move |user| user_part(user, parts);
+    Ok(vec![
+        write_with_changes(out, "users", parts, &captures.users, feeds, |r| {
+            by_user(r.user_id)
+        })?,
+        write_with_changes(
+            out,
+            "user_topics",
+            parts,
+            &captures.user_topics,
+            feeds,
+            |r| by_user(r.user_id),
+        )?,
+        write_with_changes(
+            out,
+            "topic_leaders",
+            1,
+            &captures.topic_leaders,
+            feeds,
+            |_| 0,
+        )?,
+        write_with_changes(
+            out,
+            "degree_distribution",
+            1,
+            &captures.degrees,
+            feeds,
+            |_| 0,
+        )?,
+        write_with_changes(out, "topics", 1, &captures.topics, feeds, |_| 0)?,
+    ])
+}
+
+/// Writes the parts `p` of a table with `p % peers == index`, each sorted.
+fn write_table<R: Row + Ord>(
+    out: &Out,
+    table: &str,
+    parts: usize,
+    mut rows: Vec<R>,
+    part_of: impl Fn(&R) -> u64,
+) -> Result<u64, String> {
+    let (index, peers) = out.me;
+    let dir = out.dir.join(table);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    rows.sort();
+    let mut written = 0;
+    for part in (index..parts).step_by(peers) {
+        let mine: Vec<&R> = rows.iter().filter(|r| part_of(r) == part as u64).collect();
+        let path = dir.join(format!("part-{part:05}.{}", out.format.extension()));
+        output::write_table(&path, out.format, &mine)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        written += mine.len() as u64;
+    }
+    Ok(written)
+}
