@@ -1,4 +1,4 @@
-//! The command line: `reach run`, `reach generate`.
+//! The command line: `reach run`, `reach generate`, `reach serve`.
 //!
 //! `-h` is help here; timely's own `-h` (hostfile) is `--hostfile`.
 
@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::job::{Format, Overrides};
+use crate::job::{Format, Overrides, Ready};
 
 /// Friend counts, super-connectors and topical influence over large
 /// friendship graphs, with differential dataflow.
@@ -51,6 +51,52 @@ planted.csv (the planted cascade seeds); with --nights, nights/<day>/ with
 friendships.csv and adoptions.csv of +/- changes. The bytes depend only on the options,
 never on the machine.")]
     Generate(GenerateArgs),
+    /// Keep the tables current: load the base (or the last checkpoint), then
+    /// apply each night that appears in the inbox, publishing after each one.
+    #[command(after_help = "\
+Examples:
+  reach serve jobs/nightly.toml                 # watch the job's [serve] inbox until Ctrl-C
+  reach serve jobs/nightly.toml --drain         # apply what is in the inbox, then exit
+  reach serve job.toml --inbox /data/inbox --ready rename
+
+A night is a directory NAME/ in the inbox with a friendships* and/or an
+adoptions* file of +/- changes (see docs/nightly.md). With --ready marker (the
+default) it is applied once the file NAME.ready appears beside it; with
+--ready rename, as soon as it is there (build it elsewhere, then rename it in).
+Nights apply in name order, each exactly once, even across crashes: after each
+night the output (tables, the night's change feed, manifest.json, checkpoint)
+is replaced in one atomic rename. A malformed night moves to rejected/ with a
+report, and no later night applies until an operator decides (docs/nightly.md).
+SIGTERM or Ctrl-C stops between nights.")]
+    Serve(ServeArgs),
+}
+
+/// `reach serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The job and its overrides, as for `reach run`.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// The inbox directory to watch (overrides `[serve] inbox`).
+    #[arg(long, value_name = "DIR")]
+    pub inbox: Option<PathBuf>,
+    /// When a night directory in the inbox is complete.
+    #[arg(long, value_enum, value_name = "RULE")]
+    pub ready: Option<Ready>,
+    /// Apply every night ready in the inbox, then exit (instead of watching it).
+    #[arg(long)]
+    pub drain: bool,
+}
+
+impl ServeArgs {
+    /// The flags that override the job file.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            inbox: self.inbox.clone(),
+            ready: self.ready,
+            ..self.run.overrides()
+        }
+    }
 }
 
 /// `reach run`.
@@ -116,6 +162,8 @@ impl RunArgs {
             process: self.process,
             hostfile: self.hostfile.clone(),
             connect_timeout: self.connect_timeout,
+            inbox: None,
+            ready: None,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The subcommands as library calls, so the binary stays a thin shell.
 
-use crate::cli::{GenerateArgs, RunArgs};
+use crate::cli::{GenerateArgs, RunArgs, ServeArgs};
 use crate::error::{Error, Result};
 use crate::generate;
 use crate::job::Job;
@@ -17,6 +17,21 @@ pub fn run(args: &RunArgs) -> Result<()> {
             summary.counts.super_connectors,
             report.seconds,
             report.output.display()
+        );
+    }
+    Ok(())
+}
+
+/// `reach serve`: apply nights from the inbox until drained or stopped.
+pub fn serve(args: &ServeArgs) -> Result<()> {
+    let job = Job::resolve(args.run.job.as_deref(), args.overrides())?;
+    let report = crate::serve::serve(&job, args.drain, args.run.quiet)?;
+    if !args.run.quiet {
+        println!(
+            "reach serve: stopped; {} nights applied, {} refused this run -> {}",
+            report.applied.len(),
+            report.rejected.len(),
+            job.output.display()
         );
     }
     Ok(())

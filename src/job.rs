@@ -116,6 +116,53 @@ pub struct ClusterSpec {
     pub connect_timeout: Option<u64>,
 }
 
+/// `[serve]`: where `reach serve` finds nights and puts them afterwards.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeSpec {
+    /// The inbox: night directories appear here.
+    pub inbox: Option<PathBuf>,
+    /// Where applied nights are moved (default: `applied/` beside the inbox).
+    pub applied: Option<PathBuf>,
+    /// Where refused nights are moved (default: `rejected/` beside the inbox).
+    pub rejected: Option<PathBuf>,
+    /// When a night in the inbox is complete.
+    pub ready: Option<Ready>,
+    /// Seconds between looks at the inbox (default 2).
+    pub poll_seconds: Option<f64>,
+    /// Nights whose change feeds stay in the output (default 30).
+    pub keep_feeds: Option<usize>,
+}
+
+/// When a night directory in the inbox is complete.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Ready {
+    /// `NAME/` is complete once a file `NAME.ready` exists beside it (the default).
+    #[default]
+    Marker,
+    /// Every directory in the inbox is complete: writers build a night
+    /// elsewhere (or under a name starting with `.`) and rename it in.
+    Rename,
+}
+
+/// The resolved `[serve]` table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Serve {
+    /// The inbox.
+    pub inbox: PathBuf,
+    /// Applied nights go here.
+    pub applied: PathBuf,
+    /// Refused nights (and their reports) go here.
+    pub rejected: PathBuf,
+    /// When a night is complete.
+    pub ready: Ready,
+    /// Seconds between looks at the inbox.
+    pub poll_seconds: f64,
+    /// Nights whose change feeds stay in the output.
+    pub keep_feeds: usize,
+}
+
 /// A job file as written.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -132,6 +179,8 @@ pub struct JobFile {
     pub run: RunSpec,
     /// `[cluster]`.
     pub cluster: ClusterSpec,
+    /// `[serve]`: the inbox of `reach serve`.
+    pub serve: ServeSpec,
 }
 
 impl JobFile {
@@ -170,6 +219,10 @@ pub struct Overrides {
     pub hostfile: Option<PathBuf>,
     /// `--connect-timeout`.
     pub connect_timeout: Option<u64>,
+    /// `reach serve --inbox`.
+    pub inbox: Option<PathBuf>,
+    /// `reach serve --ready`.
+    pub ready: Option<Ready>,
 }
 
 /// Where the records come from.
@@ -218,6 +271,8 @@ pub struct Job {
     pub workers: usize,
     /// Processes.
     pub cluster: Cluster,
+    /// `reach serve`'s inbox, if the job file or flags name one.
+    pub serve: Option<Serve>,
 }
 
 /// Default part files per large table.
@@ -279,7 +334,31 @@ impl Job {
                 "--processes {processes} needs --hostfile FILE: one host:port line per process"
             )));
         }
+        let serve = match overrides.inbox.or(spec.serve.inbox) {
+            None => None,
+            Some(inbox) => {
+                let beside = |name: &str| match inbox.parent() {
+                    Some(parent) => parent.join(name),
+                    None => PathBuf::from(name),
+                };
+                let poll_seconds = spec.serve.poll_seconds.unwrap_or(2.0);
+                if !(poll_seconds > 0.0 && poll_seconds.is_finite()) {
+                    return Err(Error::Config(format!(
+                        "[serve] poll_seconds = {poll_seconds}: give a positive number of seconds"
+                    )));
+                }
+                Some(Serve {
+                    applied: spec.serve.applied.unwrap_or_else(|| beside("applied")),
+                    rejected: spec.serve.rejected.unwrap_or_else(|| beside("rejected")),
+                    ready: overrides.ready.or(spec.serve.ready).unwrap_or_default(),
+                    poll_seconds,
+                    keep_feeds: spec.serve.keep_feeds.unwrap_or(30),
+                    inbox,
+                })
+            }
+        };
         Ok(Job {
+            serve,
             source,
             deltas: overrides.deltas.or(spec.input.deltas),
             output,

@@ -20,6 +20,7 @@ pub mod job;
 pub mod output;
 pub mod params;
 pub mod run;
+pub mod serve;
 pub mod summary;
 pub mod tables;
 pub mod topics;

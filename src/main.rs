@@ -20,6 +20,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => reach::commands::run(&args),
         Command::Generate(args) => reach::commands::generate(&args),
+        Command::Serve(args) => reach::commands::serve(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -84,7 +84,7 @@ pub struct Lines {
 }
 
 /// The base load's line accounting, before any night.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
 pub struct Base {
     /// Friendship records in the base files.
     pub friendship_records: u64,
@@ -99,7 +99,7 @@ pub struct Base {
 }
 
 /// What one night changed.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct NightSummary {
     /// The night's directory name.
     pub name: String,

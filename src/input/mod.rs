@@ -139,7 +139,7 @@ pub fn shares(sources: &[Source], index: usize, peers: usize) -> Vec<Share> {
 }
 
 /// What `summary.json` records of each input file.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct FileInfo {
     /// The path as given.
     pub path: String,

@@ -49,7 +49,8 @@ pub fn list_nights(deltas: &Path) -> Result<Vec<Night>> {
         .collect()
 }
 
-fn night(name: String, dir: PathBuf) -> Result<Night> {
+/// Reads one night directory: its `friendships*` and `adoptions*` files.
+pub fn night(name: String, dir: PathBuf) -> Result<Night> {
     let mut night = Night {
         name,
         dir: dir.clone(),
