@@ -645,6 +645,9 @@ pub fn write_nights(model: &Model, dir: &Path, nights: usize) -> io::Result<Nigh
         }
         written.adoption_changes += a.iter().filter(|&&c| c == b'\n').count() as u64 - 1;
         write_atomically(&night_dir.join("adoptions.csv"), &a)?;
+        // The inbox marker of `reach serve` (docs/nightly.md): the night is complete.
+        let marker = format!("{}.ready", crate::date::days_to_iso(day));
+        write_atomically(&dir.join("nights").join(marker), b"")?;
         written.nights.push(night_dir);
     }
     Ok(written)

@@ -24,7 +24,11 @@ fn every_job_file_resolves() {
     assert_eq!(example.cluster.connect_timeout, 60);
 
     let nightly = job("nightly.toml");
-    assert!(nightly.deltas.is_some());
+    let serve = nightly.serve.expect("nightly.toml has a [serve] table");
+    assert_eq!(serve.inbox, Path::new("data/demo/nights"));
+    assert_eq!(serve.applied, Path::new("data/demo/applied"));
+    assert_eq!(serve.rejected, Path::new("data/demo/rejected"));
+    assert_eq!(serve.ready, reach::job::Ready::Marker);
 }
 
 #[test]

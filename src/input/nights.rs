@@ -2,7 +2,8 @@
 //!
 //! `DELTAS/<night>/` holds an optional `friendships*` file and an optional
 //! `adoptions*` file (any extension, `.gz` allowed) of `+`/`-` records.
-//! Names starting with `.` or `_` are skipped (markers such as `.ready`);
+//! Names starting with `.` or `_` are skipped, and so are `NAME.ready` files
+//! (the markers of `reach serve`'s inbox, so that one directory can be both);
 //! any other file is an error, so a misnamed file is never silently ignored.
 
 use std::path::{Path, PathBuf};
@@ -31,6 +32,10 @@ pub fn list_nights(deltas: &Path) -> Result<Vec<Night>> {
         let entry = entry.map_err(|e| Error::io(deltas, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') || name.starts_with('_') {
+            continue;
+        }
+        if name.ends_with(".ready") && !entry.path().is_dir() {
+            // `reach serve`'s marker: a nights directory may also be an inbox.
             continue;
         }
         if entry.path().is_dir() {

@@ -247,7 +247,7 @@ fn serve_worker(
                 let mut bad = read.bad.clone();
                 bad.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
                 let mut reasons = vec![format!(
-                    "{} bad lines (max_bad_lines = {}); the first ones:",
+                    "{} bad line(s) (max_bad_lines = {}); the first ones, with paths as they were in the inbox:",
                     read.bad_total, job.params.max_bad_lines
                 )];
                 reasons.extend(bad.iter().take(10).map(|b| b.to_string()));
@@ -284,20 +284,27 @@ fn serve_worker(
             }
             report.applied.push(name.clone());
             let summary = manifest.nights.last().expect("just pushed");
-            tracing::info!(night = %name, computed, seconds = started.elapsed().as_secs_f64(), "night applied");
+            let seconds = started.elapsed().as_secs_f64();
+            let rss = resident_bytes();
+            tracing::info!(night = %name, computed, seconds, rss, "night applied");
             if !shared.quiet {
                 println!(
                     "reach serve: night {name}: friendships +{} -{}, adoptions +{} -{} \
-                     (computed in {computed:.2} s, published in {:.2} s) -> {}",
+                     (computed in {computed:.2} s, published in {:.2} s, {:.0} MB resident) -> {}",
                     summary.friendships.applied_adds,
                     summary.friendships.applied_removes,
                     summary.adoptions.applied_adds,
                     summary.adoptions.applied_removes,
-                    started.elapsed().as_secs_f64() - computed,
+                    seconds - computed,
+                    rss as f64 / 1e6,
                     job.output.display()
                 );
             }
         }
+    }
+    if lead {
+        // The staging directory prepared for a next epoch that never came.
+        publish::abandon(&job.output);
     }
     Ok(lead.then_some(report))
 }
@@ -395,7 +402,6 @@ fn refuse(
     reasons: &[String],
     report: &mut ServeReport,
 ) -> Option<String> {
-    tracing::error!(night = %name, reason = %reasons.join("; "), "night refused");
     eprintln!(
         "reach serve: night {name} refused: {}",
         reasons.join("\n  ")
@@ -583,6 +589,19 @@ fn finish_epoch(
     }
     write("_SUCCESS", Vec::new())?;
     publish::publish(&job.output)
+}
+
+/// This process's resident memory now, in bytes (Linux; 0 elsewhere).
+fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    pages * page.max(0) as u64
 }
 
 /// Recreates a directory tree of hard links to the files under `from`.
