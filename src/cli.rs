@@ -1,4 +1,4 @@
-//! The command line: `reach run`, `reach generate`.
+//! The command line: `reach run`, `reach generate`, `reach report`.
 //!
 //! `-h` is help here; timely's own `-h` (hostfile) is `--hostfile`.
 
@@ -16,6 +16,7 @@ Examples:
   reach run jobs/quickstart.toml                      # a generated demo graph, no data needed
   reach run --friendships edges.csv --output out/ -w 2
   reach generate --users 1000000 --seed 7 --out data/
+  reach report out/quickstart                         # out/quickstart/report.html
 
 Logs: set RUST_LOG=info (or debug) for per-stage logs on stderr.")]
 pub struct Cli {
@@ -51,6 +52,32 @@ planted.csv (the planted cascade seeds); with --nights, nights/<day>/ with
 friendships.csv and adoptions.csv of +/- changes. The bytes depend only on the options,
 never on the machine.")]
     Generate(GenerateArgs),
+    /// Write a self-contained HTML report (figures, topics, tiers, provenance) of a published output.
+    #[command(after_help = "\
+Examples:
+  reach report out/full                         # writes out/full/report.html
+  reach report out/full --html ~/full.html
+  reach run --friendships f.csv --adoptions a.csv --output out/full --report   # built by the run
+
+The page has no scripts and fetches nothing: inline SVG figures (degree
+distribution against the study's shares, influence against friend count),
+the top topics with their leaders, the CRM tiers, the shuffle test when the
+run had one, and the inputs' SHA-256 with the command that reproduces the run.
+The same output gives the same bytes. docs/research.md explains every part.")]
+    Report(ReportArgs),
+}
+
+/// `reach report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A published output directory (the --output of a finished `reach run`).
+    pub output: PathBuf,
+    /// Where to write the page (default OUTPUT/report.html); written atomically.
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+    /// How many topics to list (the most adopters first).
+    #[arg(long, value_name = "N", default_value_t = crate::report::DEFAULT_TOP_TOPICS)]
+    pub topics: usize,
 }
 
 /// `reach run`.
@@ -95,6 +122,9 @@ pub struct RunArgs {
     /// Fail if not every process has connected within this many seconds (default 60).
     #[arg(long, value_name = "SECS")]
     pub connect_timeout: Option<u64>,
+    /// Also write report.html (see `reach report --help`) into the output before it is published.
+    #[arg(long)]
+    pub report: bool,
     /// No progress bar and no final summary line.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -116,6 +146,7 @@ impl RunArgs {
             process: self.process,
             hostfile: self.hostfile.clone(),
             connect_timeout: self.connect_timeout,
+            report: self.report,
         }
     }
 }

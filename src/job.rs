@@ -92,6 +92,8 @@ pub struct OutputSpec {
     pub format: Option<Format>,
     /// Part files per large table (fixed, so the bytes do not depend on the worker count).
     pub parts: Option<usize>,
+    /// Also write `report.html` into the output before publishing it.
+    pub report: Option<bool>,
 }
 
 /// `[run]`.
@@ -170,6 +172,8 @@ pub struct Overrides {
     pub hostfile: Option<PathBuf>,
     /// `--connect-timeout`.
     pub connect_timeout: Option<u64>,
+    /// `--report` (only ever turns the report on).
+    pub report: bool,
 }
 
 /// Where the records come from.
@@ -218,6 +222,8 @@ pub struct Job {
     pub workers: usize,
     /// Processes.
     pub cluster: Cluster,
+    /// Write `report.html` into the output before publishing.
+    pub report: bool,
 }
 
 /// Default part files per large table.
@@ -296,6 +302,7 @@ impl Job {
                     .or(spec.cluster.connect_timeout)
                     .unwrap_or(60),
             },
+            report: overrides.report || spec.output.report.unwrap_or(false),
         })
     }
 }

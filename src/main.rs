@@ -20,6 +20,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => reach::commands::run(&args),
         Command::Generate(args) => reach::commands::generate(&args),
+        Command::Report(args) => reach::commands::report(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

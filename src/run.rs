@@ -326,6 +326,13 @@ pub fn run(job: &Job, quiet: bool) -> Result<RunReport> {
                 .join()
                 .map_err(|_| Error::Runtime("fingerprinting the inputs failed".to_string()))??;
             let summary = finish(job, &context.staging, totals, files, start)?;
+            if job.report {
+                let top = crate::report::DEFAULT_TOP_TOPICS;
+                if let Err(e) = crate::report::write(&context.staging, None, top) {
+                    publish::abandon(&job.output);
+                    return Err(e);
+                }
+            }
             publish::publish(&job.output)?;
             Some(summary)
         }
