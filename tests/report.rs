@@ -519,9 +519,26 @@ fn shuffle_test_section_from_a_hand_made_table() {
 fn no_shuffle_section_without_its_table() {
     let dir = tempfile::tempdir().unwrap();
     let out = hand_made(dir.path(), None);
+    // Degrees at the study's edges: 100 and 101, 999 and 1000.
+    write(
+        &out.join("degree_distribution/part-00000.csv"),
+        "friend_count,users\n1,6\n100,1\n101,1\n999,1\n1000,1\n",
+    );
     let page = reach::report::build(&out, 25).unwrap();
     assert!(!page.contains("id=\"shuffle\""));
-    parse(&page);
+    let keys = keyed(&parse(&page));
+    // Hand-worked: 10 users with a friend; 101, 999, 1000 have more than 100; 1000 has 1000+.
+    assert_eq!(keys["users_with_friends"].0, "10");
+    assert_eq!(keys["users_over_100"].0, "3");
+    assert_eq!(
+        keys["share_over_100"],
+        ("30.00%".to_string(), Some("0.3".to_string()))
+    );
+    assert_eq!(keys["users_at_least_1000"].0, "1");
+    assert_eq!(
+        keys["share_at_least_1000"],
+        ("10.00%".to_string(), Some("0.1".to_string()))
+    );
 }
 
 #[test]
