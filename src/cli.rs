@@ -1,4 +1,4 @@
-//! The command line: `reach run`, `reach generate`, `reach serve`.
+//! The command line: `reach run`, `reach generate`, `reach serve`, `reach report`.
 //!
 //! `-h` is help here; timely's own `-h` (hostfile) is `--hostfile`.
 
@@ -16,6 +16,7 @@ Examples:
   reach run jobs/quickstart.toml                      # a generated demo graph, no data needed
   reach run --friendships edges.csv --output out/ -w 2
   reach generate --users 1000000 --seed 7 --out data/
+  reach report out/quickstart                         # out/quickstart/report.html
 
 Logs: set RUST_LOG=info (or debug) for per-stage logs on stderr.")]
 pub struct Cli {
@@ -69,6 +70,19 @@ is replaced in one atomic rename. A malformed night moves to rejected/ with a
 report, and no later night applies until an operator decides (docs/nightly.md).
 SIGTERM or Ctrl-C stops between nights.")]
     Serve(ServeArgs),
+    /// Write a self-contained HTML report (figures, topics, tiers, provenance) of a published output.
+    #[command(after_help = "\
+Examples:
+  reach report out/full                         # writes out/full/report.html
+  reach report out/full --html ~/full.html
+  reach run --friendships f.csv --adoptions a.csv --output out/full --report   # built by the run
+
+The page has no scripts and fetches nothing: inline SVG figures (degree
+distribution against the study's shares, influence against friend count),
+the top topics with their leaders, the CRM tiers, the shuffle test when the
+run had one, and the inputs' SHA-256 with the command that reproduces the run.
+The same output gives the same bytes. docs/research.md explains every part.")]
+    Report(ReportArgs),
 }
 
 /// `reach serve`.
@@ -97,6 +111,19 @@ impl ServeArgs {
             ..self.run.overrides()
         }
     }
+}
+
+/// `reach report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A published output directory (the --output of a finished `reach run`).
+    pub output: PathBuf,
+    /// Where to write the page (default OUTPUT/report.html); written atomically.
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+    /// How many topics to list (the most adopters first).
+    #[arg(long, value_name = "N", default_value_t = crate::report::DEFAULT_TOP_TOPICS)]
+    pub topics: usize,
 }
 
 /// `reach run`.
@@ -141,6 +168,9 @@ pub struct RunArgs {
     /// Fail if not every process has connected within this many seconds (default 60).
     #[arg(long, value_name = "SECS")]
     pub connect_timeout: Option<u64>,
+    /// Also write report.html (see `reach report --help`) into the output before it is published.
+    #[arg(long)]
+    pub report: bool,
     /// No progress bar and no final summary line.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -164,6 +194,7 @@ impl RunArgs {
             connect_timeout: self.connect_timeout,
             inbox: None,
             ready: None,
+            report: self.report,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The subcommands as library calls, so the binary stays a thin shell.
 
-use crate::cli::{GenerateArgs, RunArgs, ServeArgs};
+use crate::cli::{GenerateArgs, ReportArgs, RunArgs, ServeArgs};
 use crate::error::{Error, Result};
 use crate::generate;
 use crate::job::Job;
@@ -86,5 +86,12 @@ pub fn generate(args: &GenerateArgs) -> Result<()> {
             args.out.display()
         );
     }
+    Ok(())
+}
+
+/// `reach report`: build the HTML report of a published output.
+pub fn report(args: &ReportArgs) -> Result<()> {
+    let path = crate::report::write(&args.output, args.html.as_deref(), args.topics)?;
+    println!("reach report: {}", path.display());
     Ok(())
 }

@@ -92,6 +92,8 @@ pub struct OutputSpec {
     pub format: Option<Format>,
     /// Part files per large table (fixed, so the bytes do not depend on the worker count).
     pub parts: Option<usize>,
+    /// Also write `report.html` into the output before publishing it.
+    pub report: Option<bool>,
 }
 
 /// `[run]`.
@@ -223,6 +225,8 @@ pub struct Overrides {
     pub inbox: Option<PathBuf>,
     /// `reach serve --ready`.
     pub ready: Option<Ready>,
+    /// `--report` (only ever turns the report on).
+    pub report: bool,
 }
 
 /// Where the records come from.
@@ -273,6 +277,8 @@ pub struct Job {
     pub cluster: Cluster,
     /// `reach serve`'s inbox, if the job file or flags name one.
     pub serve: Option<Serve>,
+    /// Write `report.html` into the output before publishing.
+    pub report: bool,
 }
 
 /// Default part files per large table.
@@ -375,6 +381,7 @@ impl Job {
                     .or(spec.cluster.connect_timeout)
                     .unwrap_or(60),
             },
+            report: overrides.report || spec.output.report.unwrap_or(false),
         })
     }
 }

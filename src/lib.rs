@@ -19,6 +19,7 @@ pub mod input;
 pub mod job;
 pub mod output;
 pub mod params;
+pub mod report;
 pub mod run;
 pub mod serve;
 pub mod summary;

@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::Run(args) => reach::commands::run(&args),
         Command::Generate(args) => reach::commands::generate(&args),
         Command::Serve(args) => reach::commands::serve(&args),
+        Command::Report(args) => reach::commands::report(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -185,6 +185,13 @@ pub fn run(job: &Job, quiet: bool) -> Result<RunReport> {
                 .map_err(|_| Error::Runtime("fingerprinting the inputs failed".to_string()))??;
             let staging = publish::staging_dir(&job.output);
             let summary = finish(job, &staging, totals, files, start)?;
+            if job.report {
+                let top = crate::report::DEFAULT_TOP_TOPICS;
+                if let Err(e) = crate::report::write(&staging, None, top) {
+                    publish::abandon(&job.output);
+                    return Err(e);
+                }
+            }
             publish::publish(&job.output)?;
             Some(summary)
         }

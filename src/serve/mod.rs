@@ -588,6 +588,9 @@ fn finish_epoch(
         }
     }
     write("_SUCCESS", Vec::new())?;
+    if job.report {
+        crate::report::write(staging, None, crate::report::DEFAULT_TOP_TOPICS)?;
+    }
     publish::publish(&job.output)
 }
 

@@ -1,0 +1,48 @@
+//! `reach report`: one self-contained HTML page for researchers, built from
+//! a published output directory (see `docs/research.md`).
+//!
+//! [`read`] opens the directory and streams its tables (CSV or Parquet
+//! parts), [`data`] computes what the page shows, [`figures`] draws the
+//! charts with plotters' SVG backend, [`html`] assembles the page. The page
+//! depends only on the tables and `summary.json` (never on `run.json`, the
+//! clock or the directory's path), so the same inputs and parameters give
+//! the same bytes at any worker or process count.
+
+pub mod data;
+pub mod figures;
+pub mod html;
+pub mod read;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Topics listed by default (the most adopters first).
+pub const DEFAULT_TOP_TOPICS: usize = 25;
+
+/// Builds the page for the published output `dir`, listing `top_n` topics.
+pub fn build(dir: &Path, top_n: usize) -> Result<String> {
+    let out = read::OutputDir::open(dir)?;
+    let data = data::collect(&out, top_n)?;
+    let degree_svg = figures::degree_ccdf(&data)?;
+    let influence_svg = figures::influence_grid(&data)?;
+    Ok(html::page(&data, &degree_svg, &influence_svg, top_n))
+}
+
+/// Builds the page for `dir` and writes it atomically (a temporary file
+/// beside the target, then a rename) to `html` or `dir/report.html`.
+/// Returns the path written.
+pub fn write(dir: &Path, html: Option<&Path>, top_n: usize) -> Result<PathBuf> {
+    let page = build(dir, top_n)?;
+    let target = html.map_or_else(|| dir.join("report.html"), Path::to_path_buf);
+    let name = target
+        .file_name()
+        .ok_or_else(|| Error::Config(format!("--html {}: not a file name", target.display())))?;
+    let temp = target.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
+    std::fs::write(&temp, page.as_bytes()).map_err(|e| Error::io(&temp, e))?;
+    std::fs::rename(&temp, &target).map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        Error::io(&target, e)
+    })?;
+    Ok(target)
+}
