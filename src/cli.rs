@@ -26,6 +26,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once; boxing would only add noise
 pub enum Command {
     /// Run a job: read inputs, compute every table, publish the output directory.
     #[command(after_help = "\
@@ -95,6 +96,11 @@ pub struct RunArgs {
     /// Fail if not every process has connected within this many seconds (default 60).
     #[arg(long, value_name = "SECS")]
     pub connect_timeout: Option<u64>,
+    /// Address to listen on for peers: `HOST` (the hostfile's port) or
+    /// `HOST:PORT`; default: this process's own hostfile line. `0.0.0.0`
+    /// listens on every interface: see docs/cluster.md before using it.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
     /// No progress bar and no final summary line.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -116,6 +122,7 @@ impl RunArgs {
             process: self.process,
             hostfile: self.hostfile.clone(),
             connect_timeout: self.connect_timeout,
+            listen: self.listen.clone(),
         }
     }
 }

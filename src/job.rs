@@ -114,6 +114,8 @@ pub struct ClusterSpec {
     pub hostfile: Option<PathBuf>,
     /// Seconds to wait for every process to connect before failing (default 60).
     pub connect_timeout: Option<u64>,
+    /// Address this process listens on (`HOST` or `HOST:PORT`; default: its hostfile line).
+    pub listen: Option<String>,
 }
 
 /// A job file as written.
@@ -170,6 +172,8 @@ pub struct Overrides {
     pub hostfile: Option<PathBuf>,
     /// `--connect-timeout`.
     pub connect_timeout: Option<u64>,
+    /// `--listen`.
+    pub listen: Option<String>,
 }
 
 /// Where the records come from.
@@ -197,6 +201,8 @@ pub struct Cluster {
     pub hostfile: Option<PathBuf>,
     /// Seconds to wait for every process to connect.
     pub connect_timeout: u64,
+    /// Address to listen on instead of this process's hostfile line.
+    pub listen: Option<String>,
 }
 
 /// A fully resolved job.
@@ -295,6 +301,7 @@ impl Job {
                     .connect_timeout
                     .or(spec.cluster.connect_timeout)
                     .unwrap_or(60),
+                listen: overrides.listen.or(spec.cluster.listen),
             },
         })
     }

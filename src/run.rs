@@ -12,8 +12,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +24,7 @@ use timely::dataflow::operators::{Input, Inspect, Operator, Probe as _};
 use timely::dataflow::InputHandle;
 use timely::worker::Worker;
 
+use crate::cluster::figures::{self, WorkerFigures};
 use crate::dataflow::graph::{op_seq, AdoptionRecord, ChangeCounts, Counters};
 use crate::dataflow::{self, graph, Coll, Day, Diff, Time, Topic, User};
 use crate::error::{Error, Result};
@@ -115,6 +115,8 @@ struct Written {
     friendship_counts: Vec<(Time, ChangeCounts)>,
     /// What each night's adoption changes did at this worker's keys.
     adoption_counts: Vec<(Time, ChangeCounts)>,
+    /// What the worker read, stage timings, its process's traffic (for `run.json`).
+    figures: WorkerFigures,
 }
 
 /// A night's files with their sniffed formats.
@@ -135,44 +137,10 @@ struct Context {
     nights: Vec<NightInput>,
     staging: PathBuf,
     progress: Option<indicatif::ProgressBar>,
-}
-
-/// Timely retries connecting to its peers forever; this watchdog ends the
-/// process with a message if the workers have not started (all processes
-/// connected) within the job's `connect_timeout`.
-fn watch_connections(job: &Job, started: Arc<AtomicBool>) {
-    let timeout = std::time::Duration::from_secs(job.cluster.connect_timeout);
-    let processes = job.cluster.processes;
-    let process = job.cluster.process;
-    let hostfile = job
-        .cluster
-        .hostfile
-        .as_ref()
-        .map(|h| h.display().to_string())
-        .unwrap_or_default();
-    let staging_owner = (process == 0).then(|| job.output.clone());
-    std::thread::spawn(move || {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if started.load(Ordering::SeqCst) {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        if !started.load(Ordering::SeqCst) {
-            if let Some(output) = staging_owner {
-                publish::abandon(&output);
-            }
-            eprintln!(
-                "error: process {process} could not connect to all {processes} processes of \
-                 {hostfile} within {} s. Check that every process was started with the same \
-                 --processes and --workers and its own --process, and that the hostfile's ports \
-                 are reachable (raise --connect-timeout if processes start slowly).",
-                timeout.as_secs()
-            );
-            std::process::exit(1);
-        }
-    });
+    /// Bytes exchanged with each peer process (cluster runs).
+    traffic: Option<Arc<crate::cluster::net::Traffic>>,
+    /// Every worker's figures, gathered by worker 0.
+    figures: Mutex<Vec<WorkerFigures>>,
 }
 
 /// Reads the head of every source (separator, header position).
@@ -196,7 +164,11 @@ fn sniff_all(sources: &[Source], job: &Job) -> Result<Vec<Sniff>> {
 /// Runs a job to completion and publishes its output (on process 0).
 pub fn run(job: &Job, quiet: bool) -> Result<RunReport> {
     let start = Instant::now();
-    let config = crate::cluster::timely_config(job)?;
+    let plan = crate::cluster::plan(job)?;
+    let traffic = match &plan {
+        crate::cluster::Plan::Cluster(cluster) => Some(Arc::clone(&cluster.traffic)),
+        _ => None,
+    };
     let (friendship_sources, adoption_sources, model) = match &job.source {
         job::Source::Files {
             friendships,
@@ -284,19 +256,30 @@ pub fn run(job: &Job, quiet: bool) -> Result<RunReport> {
         nights,
         staging,
         progress,
+        traffic,
+        figures: Mutex::new(Vec::new()),
     });
 
-    let started_flag = Arc::new(AtomicBool::new(false));
-    if job.cluster.processes > 1 {
-        watch_connections(job, Arc::clone(&started_flag));
-    }
     let worker_context = Arc::clone(&context);
-    let worker_started = Arc::clone(&started_flag);
-    let guards = timely::execute(config, move |worker| {
-        worker_started.store(true, Ordering::SeqCst);
+    // If a peer process dies, this process exits from its network thread:
+    // process 0 removes its staging directory first, so nothing is published.
+    let cleanup: Arc<dyn Fn() + Send + Sync> = {
+        let output = job.output.clone();
+        Arc::new(move || {
+            if first_process {
+                publish::abandon(&output);
+            }
+        })
+    };
+    let guards = match crate::cluster::execute(plan, Arc::clone(&cleanup), move |worker| {
         worker_main(worker, &worker_context)
-    })
-    .map_err(|e| Error::Runtime(format!("cannot start the workers: {e}")))?;
+    }) {
+        Ok(guards) => guards,
+        Err(error) => {
+            cleanup();
+            return Err(error);
+        }
+    };
     let mut totals = None;
     let mut failure = None;
     for result in guards.join() {
@@ -325,7 +308,8 @@ pub fn run(job: &Job, quiet: bool) -> Result<RunReport> {
             let files = fingerprints
                 .join()
                 .map_err(|_| Error::Runtime("fingerprinting the inputs failed".to_string()))??;
-            let summary = finish(job, &context.staging, totals, files, start)?;
+            let worker_figures = std::mem::take(&mut *context.figures.lock().expect("figures"));
+            let summary = finish(job, &context.staging, totals, files, &worker_figures, start)?;
             publish::publish(&job.output)?;
             Some(summary)
         }
@@ -344,6 +328,7 @@ fn finish(
     staging: &std::path::Path,
     totals: Totals,
     files: (Vec<FileInfo>, Vec<FileInfo>),
+    worker_figures: &[WorkerFigures],
     start: Instant,
 ) -> Result<Summary> {
     let summary = summary::build(job, &totals, files);
@@ -361,6 +346,7 @@ fn finish(
         "workers_per_process": job.workers,
         "processes": job.cluster.processes,
         "seconds": start.elapsed().as_secs_f64(),
+        "per_process": figures::per_process(job.workers, worker_figures),
     });
     write("run.json", serde_json::to_vec_pretty(&run).expect("json"))?;
     write("_SUCCESS", Vec::new())?;
@@ -578,6 +564,10 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
     let stop_after = (job.params.max_bad_lines as usize).saturating_add(1);
     let keep_state = !context.nights.is_empty();
     let mut stats = ReadStats::default();
+    let mut my_figures = WorkerFigures {
+        worker: index,
+        ..WorkerFigures::default()
+    };
 
     // Before the main dataflow: adoptions are read and their topics interned,
     // so every worker knows every topic id before any adoption flows.
@@ -746,6 +736,12 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
         seconds = started.elapsed().as_secs_f64(),
         "read"
     );
+    my_figures.friendship_records = stats.friendship_records;
+    my_figures.adoption_records = stats.adoption_records;
+    my_figures.bytes_read = stats.bytes;
+    my_figures
+        .stages
+        .push(("read".to_string(), started.elapsed().as_secs_f64()));
     inputs.control.send(Control::Read(0, stats));
     inputs.advance_to(1);
     worker.step_while(|| probe.less_than(&1) || control_probe.less_than(&1));
@@ -754,6 +750,9 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
         seconds = started.elapsed().as_secs_f64(),
         "computed"
     );
+    my_figures
+        .stages
+        .push(("computed".to_string(), started.elapsed().as_secs_f64()));
 
     // Nights: night n is time n.
     for (n, night) in context.nights.iter().enumerate() {
@@ -818,6 +817,8 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
                     .send((((change.user, topic), change.day), op_seq(offset, remove)));
             }
         }
+        my_figures.change_records += stats.friendship_changes + stats.adoption_changes;
+        my_figures.bytes_read += stats.bytes;
         inputs.control.send(Control::Read(n + 1, stats));
         inputs.advance_to(time + 1);
         worker.step_while(|| probe.less_than(&(time + 1)) || control_probe.less_than(&(time + 1)));
@@ -827,6 +828,10 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
             seconds = night_started.elapsed().as_secs_f64(),
             "night applied"
         );
+        my_figures.stages.push((
+            format!("night {}", night.night.name),
+            started.elapsed().as_secs_f64(),
+        ));
     }
 
     // Every worker now holds every worker's statistics: decide together.
@@ -859,6 +864,7 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
                 .iter()
                 .map(|(t, c)| (*t, *c))
                 .collect(),
+            figures: WorkerFigures::default(),
         }),
         Err(_) => Err("not written".to_string()),
     };
@@ -867,6 +873,18 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
         seconds = started.elapsed().as_secs_f64(),
         "written"
     );
+    my_figures
+        .stages
+        .push(("written".to_string(), started.elapsed().as_secs_f64()));
+    if index.is_multiple_of(job.workers) {
+        if let Some(traffic) = &context.traffic {
+            my_figures.traffic = traffic.snapshot(job.cluster.process);
+        }
+    }
+    let written = written.map(|written| Written {
+        figures: my_figures,
+        ..written
+    });
     inputs.control.send(Control::Written(written));
     drop(inputs);
     worker.step_while(|| !control_probe.done());
@@ -875,10 +893,12 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
     let mut rows: Vec<(String, u64)> = Vec::new();
     let mut friendship_nights: BTreeMap<Time, ChangeCounts> = BTreeMap::new();
     let mut adoption_nights: BTreeMap<Time, ChangeCounts> = BTreeMap::new();
+    let mut all_figures: Vec<WorkerFigures> = Vec::new();
     for message in control_seen.borrow().iter() {
         if let Control::Written(result) = message {
             match result {
                 Ok(written) => {
+                    all_figures.push(written.figures.clone());
                     for (table, n) in &written.rows {
                         match rows.iter_mut().find(|(t, _)| t == table) {
                             Some(entry) => entry.1 += n,
@@ -896,9 +916,18 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
             }
         }
     }
+    if index.is_multiple_of(job.workers) {
+        let process = figures::per_process(job.workers, &all_figures)
+            .into_iter()
+            .find(|p| p.process == job.cluster.process);
+        if let Some(process) = process {
+            figures::log(&process);
+        }
+    }
     if index != 0 {
         return Ok(None);
     }
+    *context.figures.lock().expect("figures") = all_figures;
     let nights = context
         .nights
         .iter()
