@@ -172,3 +172,215 @@ fn a_missing_peer_fails_within_the_connect_timeout() {
         "staging is cleaned up"
     );
 }
+
+/// Starts `reach run ARGS --processes 2 --process P --hostfile HOSTS`.
+fn spawn<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    process: usize,
+    hostfile: &Path,
+    log: bool,
+) -> std::process::Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_reach"));
+    command
+        .arg("run")
+        .args(args)
+        .args(["--processes", "2", "--process", &process.to_string()])
+        .arg("--hostfile")
+        .arg(hostfile)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if log {
+        command.env("RUST_LOG", "info");
+    } else {
+        command.env_remove("RUST_LOG");
+    }
+    command.spawn().unwrap()
+}
+
+/// Waits at most `limit` for a child; its exit code and stderr.
+fn wait_for(mut child: std::process::Child, limit: Duration) -> (Option<i32>, String) {
+    let deadline = Instant::now() + limit;
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).unwrap();
+        text
+    });
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.code(), reader.join().unwrap());
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!(
+                "the process did not exit within {limit:?}; stderr:\n{}",
+                reader.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn two_hosts(dir: &Path) -> (std::path::PathBuf, Vec<String>) {
+    let hostfile = dir.join("hosts.txt");
+    let addresses: Vec<String> = free_ports(2)
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect();
+    std::fs::write(
+        &hostfile,
+        format!("# two processes\n{}\n", addresses.join("\n")),
+    )
+    .unwrap();
+    (hostfile, addresses)
+}
+
+/// The `error: ` lines of a process's stderr, with the hostfile's path replaced by HOSTS.
+fn errors(stderr: &str, hostfile: &Path) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .map(|l| l.replace(&hostfile.display().to_string(), "HOSTS"))
+        .collect()
+}
+
+#[test]
+fn killing_one_process_stops_the_other_and_keeps_the_previous_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // A previous, complete output.
+    run(
+        &shared_data("snap-ego-facebook/facebook_combined.txt"),
+        &out,
+        1,
+        &[],
+        Format::Csv,
+    )
+    .unwrap();
+    let previous = snapshot(&out);
+    assert!(previous.contains_key("summary.json"));
+
+    // A generated graph big enough that the run takes tens of seconds in a
+    // debug build, far longer than reaching the point where process 1 is killed.
+    let job = dir.path().join("job.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "[generate]\nusers = 30000\nmean_degree = 90\nseed = 3\n\n[output]\ndir = \"{}\"\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    let (hostfile, addresses) = two_hosts(dir.path());
+    let job_arg = job.to_str().unwrap();
+    let first = spawn(&[job_arg], 0, &hostfile, false);
+    let mut second = spawn(&[job_arg], 1, &hostfile, true);
+
+    // Kill process 1 once it has read its share: the dataflow is running then.
+    let mut log = std::io::BufReader::new(second.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let n = std::io::BufRead::read_line(&mut log, &mut line).unwrap();
+        assert!(n > 0, "process 1 ended before reading its share:\n{seen}");
+        seen.push_str(&line);
+        if line.contains(" read ") && line.contains("worker=1") {
+            break;
+        }
+    }
+    assert!(seen.contains("connected to every process"), "{seen}");
+    second.kill().unwrap(); // SIGKILL
+    let killed = Instant::now();
+    second.wait().unwrap();
+
+    let (code, stderr) = wait_for(first, Duration::from_secs(60));
+    assert!(
+        killed.elapsed() < Duration::from_secs(60),
+        "process 0 took {:?} to stop",
+        killed.elapsed()
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    let errors = errors(&stderr, &hostfile);
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].starts_with(&format!(
+            "error: lost the connection to HOSTS:3: process 1 ({}) during the run (",
+            addresses[1]
+        )) && errors[0].ends_with(
+            "Process 0 stops too, with nothing published (the previous output, if any, is left \
+             as it was)."
+        ),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(&out), previous, "the previous output is intact");
+    assert!(
+        !dir.path().join(".out.staging").exists(),
+        "no staging directory is left behind"
+    );
+}
+
+#[test]
+fn processes_that_disagree_refuse_each_other_naming_the_peer() {
+    let input = shared_data("snap-ego-facebook/facebook_combined.txt");
+    let input = input.to_str().unwrap();
+    let cases: [(&[&str], &[&str], [&str; 2]); 2] = [
+        (
+            &["--workers", "1"],
+            &["--workers", "2"],
+            [
+                "error: HOSTS:3: process 1 (B) runs 2 worker threads but this process runs 1; \
+                 every process must use the same --workers",
+                "error: HOSTS:2: process 0 (A) runs 1 worker threads but this process runs 2; \
+                 every process must use the same --workers",
+            ],
+        ),
+        (
+            &["--set", "top_k=5"],
+            &["--set", "top_k=6"],
+            [
+                "error: HOSTS:3: process 1 (B) runs a different job (its inputs, output, format, \
+                 parts or parameters differ from this process's); start every process with the \
+                 same job file and flags",
+                "error: HOSTS:2: process 0 (A) runs a different job (its inputs, output, format, \
+                 parts or parameters differ from this process's); start every process with the \
+                 same job file and flags",
+            ],
+        ),
+    ];
+    for (flags0, flags1, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let (hostfile, addresses) = two_hosts(dir.path());
+        let common = ["--friendships", input, "--output", out.to_str().unwrap()];
+        let args = |flags: &[&str]| -> Vec<String> {
+            common
+                .iter()
+                .chain(flags)
+                .chain(&["--connect-timeout", "20"])
+                .map(|s| s.to_string())
+                .collect()
+        };
+        let (args0, args1) = (args(flags0), args(flags1));
+        let first = spawn(&args0, 0, &hostfile, false);
+        let second = spawn(&args1, 1, &hostfile, false);
+        let results = [
+            wait_for(first, Duration::from_secs(60)),
+            wait_for(second, Duration::from_secs(60)),
+        ];
+        for (process, (code, stderr)) in results.iter().enumerate() {
+            assert_eq!(*code, Some(1), "process {process}: {stderr}");
+            let shown: Vec<String> = errors(stderr, &hostfile)
+                .iter()
+                .map(|l| l.replace(&addresses[0], "A").replace(&addresses[1], "B"))
+                .collect();
+            assert_eq!(
+                shown,
+                vec![expected[process].to_string()],
+                "process {process}"
+            );
+        }
+        assert!(!out.exists(), "nothing is published");
+        assert!(!dir.path().join(".out.staging").exists());
+    }
+}

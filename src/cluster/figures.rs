@@ -42,14 +42,23 @@ pub struct ProcessFigures {
     pub change_records: u64,
     /// Input bytes its workers read.
     pub bytes_read: u64,
-    /// Per stage, the latest end among its workers (seconds since start).
-    pub stage_seconds: Vec<(String, f64)>,
+    /// Per stage, the latest end among its workers (seconds since start), in order.
+    pub stages: Vec<Stage>,
     /// Bytes sent to all other processes (timely's framed messages).
     pub bytes_sent: u64,
     /// Bytes received from all other processes.
     pub bytes_received: u64,
     /// Traffic with each other process.
     pub peers: Vec<PeerFigures>,
+}
+
+/// When a stage ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stage {
+    /// `read`, `computed`, `night <name>` or `written`.
+    pub stage: String,
+    /// Seconds since the workers started.
+    pub seconds: f64,
 }
 
 /// Groups worker figures by process (`workers_per_process` consecutive workers each).
@@ -73,9 +82,12 @@ pub fn per_process(workers_per_process: usize, all: &[WorkerFigures]) -> Vec<Pro
         entry.change_records += worker.change_records;
         entry.bytes_read += worker.bytes_read;
         for (stage, seconds) in &worker.stages {
-            match entry.stage_seconds.iter_mut().find(|(s, _)| s == stage) {
-                Some(existing) => existing.1 = existing.1.max(*seconds),
-                None => entry.stage_seconds.push((stage.clone(), *seconds)),
+            match entry.stages.iter_mut().find(|s| &s.stage == stage) {
+                Some(existing) => existing.seconds = existing.seconds.max(*seconds),
+                None => entry.stages.push(Stage {
+                    stage: stage.clone(),
+                    seconds: *seconds,
+                }),
             }
         }
         for peer in &worker.traffic {
@@ -90,9 +102,9 @@ pub fn per_process(workers_per_process: usize, all: &[WorkerFigures]) -> Vec<Pro
 /// Logs one process's figures (one line, info level).
 pub fn log(process: &ProcessFigures) {
     let stages: Vec<String> = process
-        .stage_seconds
+        .stages
         .iter()
-        .map(|(stage, seconds)| format!("{stage} {seconds:.2}s"))
+        .map(|s| format!("{} {:.2}s", s.stage, s.seconds))
         .collect();
     tracing::info!(
         process = process.process,
@@ -148,11 +160,15 @@ mod tests {
         assert_eq!(processes[0].friendship_records, 3);
         assert_eq!(processes[1].friendship_records, 7);
         assert_eq!(processes[1].bytes_read, 70);
+        let stage = |stage: &str, seconds| Stage {
+            stage: stage.to_string(),
+            seconds,
+        };
         assert_eq!(
-            processes[0].stage_seconds,
-            vec![("read".to_string(), 2.0), ("written".to_string(), 3.0)]
+            processes[0].stages,
+            vec![stage("read", 2.0), stage("written", 3.0)]
         );
-        assert_eq!(processes[1].stage_seconds[0], ("read".to_string(), 1.5));
+        assert_eq!(processes[1].stages[0], stage("read", 1.5));
         assert_eq!(
             (processes[0].bytes_sent, processes[0].bytes_received),
             (100, 7)
