@@ -92,6 +92,14 @@ fn two_and_three_processes_match_one() {
 }
 
 fn cluster_error(hostfile_text: Option<&str>, processes: usize) -> String {
+    cluster_error_listening(hostfile_text, processes, None)
+}
+
+fn cluster_error_listening(
+    hostfile_text: Option<&str>,
+    processes: usize,
+    listen: Option<&str>,
+) -> String {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("f.csv");
     std::fs::write(&input, "1,2\n").unwrap();
@@ -107,6 +115,7 @@ fn cluster_error(hostfile_text: Option<&str>, processes: usize) -> String {
             processes: Some(processes),
             process: Some(0),
             hostfile: Some(hostfile.clone()),
+            listen: listen.map(str::to_string),
             ..Default::default()
         },
     )
@@ -125,6 +134,33 @@ fn hostfile_errors_name_file_and_line() {
     assert_eq!(
         cluster_error(Some("# hosts\n127.0.0.1:2101\nlocalhost:99999\n"), 2),
         "HOSTS:3: expected host:port with a port in 1..65535, found \"localhost:99999\""
+    );
+}
+
+#[test]
+fn a_port_that_cannot_be_bound_names_the_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let hosts = format!("127.0.0.1:{port}\n127.0.0.1:{}\n", free_ports(1)[0]);
+    assert_eq!(
+        cluster_error(Some(&hosts), 2),
+        format!(
+            "HOSTS:1: process 0 (127.0.0.1:{port}): cannot listen on 127.0.0.1:{port}: Address \
+             already in use (os error 98). Is another process using the port, or is the host not \
+             an address of this machine? (--listen ADDR picks another address)"
+        )
+    );
+    // --listen HOST keeps the hostfile's port; 192.0.2.1 (TEST-NET-1) is no address of this machine.
+    let free = free_ports(2);
+    let hosts = format!("127.0.0.1:{}\n127.0.0.1:{}\n", free[0], free[1]);
+    assert_eq!(
+        cluster_error_listening(Some(&hosts), 2, Some("192.0.2.1")),
+        format!(
+            "HOSTS:1: process 0 (127.0.0.1:{}): cannot listen on 192.0.2.1:{}: Cannot assign \
+             requested address (os error 99). Is another process using the port, or is the host \
+             not an address of this machine? (--listen ADDR picks another address)",
+            free[0], free[0]
+        )
     );
 }
 
@@ -161,9 +197,13 @@ fn a_missing_peer_fails_within_the_connect_timeout() {
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(result.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&result.stderr);
+    let stderr = stderr.replace(&hostfile.display().to_string(), "HOSTS");
     assert!(
-        stderr.contains("process 0 could not connect to all 2 processes")
-            && stderr.contains("within 2 s"),
+        stderr.contains(&format!(
+            "error: process 0 could not connect to all 2 processes of HOSTS within 2 s: HOSTS:2: \
+             process 1 (127.0.0.1:{}) never connected to this process. Check that",
+            ports[1]
+        )),
         "{stderr}"
     );
     assert!(!out.exists(), "nothing is published");
@@ -274,7 +314,8 @@ fn killing_one_process_stops_the_other_and_keeps_the_previous_output() {
     .unwrap();
     let (hostfile, addresses) = two_hosts(dir.path());
     let job_arg = job.to_str().unwrap();
-    let first = spawn(&[job_arg], 0, &hostfile, false);
+    // Process 0 also exercises --listen HOST (the hostfile's port).
+    let first = spawn(&[job_arg, "--listen", "127.0.0.1"], 0, &hostfile, false);
     let mut second = spawn(&[job_arg], 1, &hostfile, true);
 
     // Kill process 1 once it has read its share: the dataflow is running then.
@@ -558,6 +599,99 @@ fn local_sh_exits_with_the_failure_of_a_process() {
     );
     assert!(dir.path().join("out/_SUCCESS").exists());
     let failed = local(&dir.path().join("missing.csv"));
+    assert_eq!(
+        failed.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
+}
+
+/// Stand-ins for Slurm's `scontrol` and `srun`, enough to run reach.sbatch on
+/// this machine: two "nodes" 127.0.0.1 and 127.0.0.2 (both loopback), one
+/// task each with SLURM_PROCID, SLURM_NTASKS and SLURMD_NODENAME set as srun
+/// sets them; srun exits with the first failing task's code.
+fn fake_slurm(dir: &Path) {
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let executable = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+        std::fs::set_permissions(&path, executable).unwrap();
+    };
+    write(
+        "scontrol",
+        "#!/usr/bin/env bash\n\
+         [[ \"$1 $2\" == 'show hostnames' ]] || exit 1\n\
+         printf '127.0.0.1\\n127.0.0.2\\n'\n",
+    );
+    write(
+        "srun",
+        r#"#!/usr/bin/env bash
+ntasks=
+while [[ "$1" == --* ]]; do
+    case "$1" in --ntasks=*) ntasks=${1#--ntasks=} ;; esac
+    shift
+done
+mapfile -t nodes < <(scontrol show hostnames x)
+pids=()
+for ((i = 0; i < ntasks; i++)); do
+    SLURM_PROCID=$i SLURM_NTASKS=$ntasks SLURMD_NODENAME=${nodes[$i]} "$@" &
+    pids+=($!)
+done
+status=0
+for pid in "${pids[@]}"; do
+    code=0; wait "$pid" || code=$?
+    if [[ $code -ne 0 && $status -eq 0 ]]; then status=$code; kill "${pids[@]}" 2>/dev/null || true; fi
+done
+exit $status
+"#,
+    );
+}
+
+#[test]
+fn the_slurm_script_runs_with_stand_in_srun() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    fake_slurm(&bin);
+    let input = shared_data("snap-ego-facebook/facebook_combined.txt");
+    let single = dir.path().join("single");
+    run(&input, &single, 1, &[], Format::Csv).unwrap();
+    let sbatch = |friendships: &Path, out: &Path| {
+        Command::new("bash")
+            .arg(repo("cluster/slurm/reach.sbatch"))
+            .arg("--friendships")
+            .arg(friendships)
+            .arg("--output")
+            .arg(out)
+            .arg("--quiet")
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+            )
+            .env("REACH", env!("CARGO_BIN_EXE_reach"))
+            .env("REACH_PORT", free_ports(1)[0].to_string())
+            .env("SLURM_JOB_ID", "4242")
+            .env("SLURM_JOB_NODELIST", "node[1-2]")
+            .env("SLURM_SUBMIT_DIR", dir.path())
+            .env("SLURM_CPUS_PER_TASK", "1")
+            .output()
+            .unwrap()
+    };
+    let out = dir.path().join("out");
+    let ok = sbatch(&input, &out);
+    let stderr = String::from_utf8_lossy(&ok.stderr);
+    assert_eq!(ok.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("reach: 2 processes x 1 workers"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(&out), snapshot(&single));
+    assert!(
+        !dir.path().join("reach-hosts-4242.txt").exists(),
+        "the hostfile is removed"
+    );
+    let failed = sbatch(&dir.path().join("missing.csv"), &dir.path().join("out2"));
     assert_eq!(
         failed.status.code(),
         Some(1),
