@@ -146,9 +146,16 @@ pub fn connect(plan: &ClusterPlan, deadline: Instant) -> Result<Vec<Option<TcpSt
     let accepting = {
         let hostfile = plan.hostfile.clone();
         let give_up = Arc::clone(&give_up);
-        std::thread::spawn(move || accept_higher(listener, &hostfile, me, ours, deadline, &give_up))
+        std::thread::spawn(move || {
+            let accepted = accept_higher(listener, &hostfile, me, ours, deadline, &give_up);
+            if accepted.is_err() {
+                // A refusal here ends the run: stop dialling lower processes too.
+                give_up.store(true, Ordering::SeqCst);
+            }
+            accepted
+        })
     };
-    let lower = connect_lower(plan, ours, deadline);
+    let lower = connect_lower(plan, ours, deadline, &give_up);
     if lower.is_err() {
         give_up.store(true, Ordering::SeqCst);
     }
@@ -183,7 +190,12 @@ pub fn connect(plan: &ClusterPlan, deadline: Instant) -> Result<Vec<Option<TcpSt
 /// Streams to processes `0..me` and descriptions of those that never answered.
 type Connected = (Vec<Option<TcpStream>>, Vec<String>);
 
-fn connect_lower(plan: &ClusterPlan, ours: Hello, deadline: Instant) -> Result<Connected> {
+fn connect_lower(
+    plan: &ClusterPlan,
+    ours: Hello,
+    deadline: Instant,
+    give_up: &AtomicBool,
+) -> Result<Connected> {
     let mut streams = Vec::new();
     let mut missing = Vec::new();
     for peer in 0..plan.process {
@@ -191,7 +203,7 @@ fn connect_lower(plan: &ClusterPlan, ours: Hello, deadline: Instant) -> Result<C
         let mut last_error = String::from("no answer");
         let stream = loop {
             let now = Instant::now();
-            if now >= deadline {
+            if now >= deadline || give_up.load(Ordering::SeqCst) {
                 break None;
             }
             match dial(address, deadline - now) {
@@ -258,9 +270,11 @@ fn dial(address: &str, timeout: Duration) -> io::Result<TcpStream> {
 /// Sends our hello, then reads the peer's (`None` if it is not a reach hello).
 fn handshake(stream: &mut TcpStream, ours: Hello, deadline: Instant) -> io::Result<Option<Hello>> {
     stream.set_nodelay(true)?;
+    // A peer sends its hello as soon as it connects; something that stays
+    // silent (a port scanner) must not hold up the others for long.
     let remaining = deadline
         .saturating_duration_since(Instant::now())
-        .max(Duration::from_millis(100));
+        .clamp(Duration::from_millis(100), Duration::from_secs(10));
     stream.set_write_timeout(Some(remaining))?;
     stream.set_read_timeout(Some(remaining))?;
     stream.write_all(&ours.encode())?;
@@ -280,7 +294,7 @@ fn handshake_error(plan: &ClusterPlan, peer: usize, e: io::Error) -> Error {
                 .to_string()
         }
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-            "accepted the connection but sent no hello before the connect timeout".to_string()
+            "accepted the connection but sent no hello within 10 s".to_string()
         }
         _ => format!("failed during the handshake: {e}"),
     };
