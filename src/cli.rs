@@ -35,10 +35,12 @@ Examples:
   reach run --friendships data/friendships.csv --output out/graph --workers 2
   reach run jobs/example.toml --set super_connector_min=500 --format parquet
   reach run job.toml --processes 2 --process 0 --hostfile cluster/hosts.txt   # on each machine, with its --process
+  cluster/local.sh 2 --friendships f.csv --output out/f   # 2 processes on this machine
 
 Inputs are CSV, tab- or space-separated text, optionally .gz, one file or a
 directory of part files. The output directory is replaced atomically only when
-the run succeeds; a failed run leaves the previous output untouched.")]
+the run succeeds; a failed run leaves the previous output untouched.
+Several processes or machines (launch kits, security, sizing): docs/cluster.md.")]
     Run(RunArgs),
     /// Write a deterministic synthetic graph (study-calibrated degrees) to files.
     #[command(after_help = "\

@@ -512,7 +512,8 @@ impl Failure {
             .unwrap_or_else(|| format!("process {peer}"));
         self.stop(&format!(
             "lost the connection to {who} during the run ({what}): that process stopped \
-             (killed, out of memory or crashed: see its own log)"
+             (killed, out of memory, crashed, or itself stopping after losing a process: see its \
+             log)"
         ))
     }
 }
