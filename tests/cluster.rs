@@ -699,3 +699,57 @@ fn the_slurm_script_runs_with_stand_in_srun() {
         String::from_utf8_lossy(&failed.stderr)
     );
 }
+
+#[test]
+fn a_peer_address_that_is_not_reach_is_named() {
+    let input = shared_data("snap-ego-facebook/facebook_combined.txt");
+    // What listens at process 0's address: a server that greets with its own
+    // banner, and one that accepts and stays silent.
+    let banner = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n".to_vec();
+    let cases: [(Option<Vec<u8>>, &str); 2] = [
+        (
+            Some(banner),
+            "the program listening there is not a reach process of this version (no REACHNET \
+             hello); check the hostfile",
+        ),
+        (
+            None,
+            "accepted the connection but sent no hello before the connect timeout",
+        ),
+    ];
+    for (greeting, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let impostor = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = impostor.local_addr().unwrap().to_string();
+        let hostfile = dir.path().join("hosts.txt");
+        std::fs::write(
+            &hostfile,
+            format!("{address}\n127.0.0.1:{}\n", free_ports(1)[0]),
+        )
+        .unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = impostor.accept().unwrap();
+            if let Some(greeting) = greeting {
+                std::io::Write::write_all(&mut stream, &greeting).unwrap();
+            }
+            // Hold the connection until the client gives up.
+            let mut sink = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut stream, &mut sink);
+        });
+        let args = [
+            "--friendships".to_string(),
+            input.display().to_string(),
+            "--output".to_string(),
+            dir.path().join("out").display().to_string(),
+            "--connect-timeout".to_string(),
+            "3".to_string(),
+        ];
+        let (code, stderr) = wait_for(spawn(&args, 1, &hostfile, false), Duration::from_secs(60));
+        server.join().unwrap();
+        assert_eq!(code, Some(1), "{stderr}");
+        assert_eq!(
+            errors(&stderr, &hostfile),
+            vec![format!("error: HOSTS:1: process 0 ({address}): {expected}")]
+        );
+    }
+}

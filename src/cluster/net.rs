@@ -216,7 +216,10 @@ fn connect_lower(
         };
         match stream {
             Some(mut stream) => {
-                let theirs = handshake(&mut stream, ours, deadline)
+                // The peer answers once it reaches its own connect phase (it
+                // may still be preparing, our connection waiting in its
+                // backlog): wait for it until the deadline.
+                let theirs = handshake(&mut stream, ours, deadline, plan.connect_timeout)
                     .map_err(|e| handshake_error(plan, peer, e))?;
                 match theirs {
                     Some(theirs) if theirs.process as usize != peer => {
@@ -267,14 +270,19 @@ fn dial(address: &str, timeout: Duration) -> io::Result<TcpStream> {
     Err(last)
 }
 
-/// Sends our hello, then reads the peer's (`None` if it is not a reach hello).
-fn handshake(stream: &mut TcpStream, ours: Hello, deadline: Instant) -> io::Result<Option<Hello>> {
+/// Sends our hello, then reads the peer's (`None` if it is not a reach
+/// hello), waiting at most until `deadline` and at most `patience`.
+fn handshake(
+    stream: &mut TcpStream,
+    ours: Hello,
+    deadline: Instant,
+    patience: Duration,
+) -> io::Result<Option<Hello>> {
     stream.set_nodelay(true)?;
-    // A peer sends its hello as soon as it connects; something that stays
-    // silent (a port scanner) must not hold up the others for long.
-    let remaining = deadline
-        .saturating_duration_since(Instant::now())
-        .clamp(Duration::from_millis(100), Duration::from_secs(10));
+    let remaining = deadline.saturating_duration_since(Instant::now()).clamp(
+        Duration::from_millis(100),
+        patience.max(Duration::from_millis(100)),
+    );
     stream.set_write_timeout(Some(remaining))?;
     stream.set_read_timeout(Some(remaining))?;
     stream.write_all(&ours.encode())?;
@@ -294,7 +302,7 @@ fn handshake_error(plan: &ClusterPlan, peer: usize, e: io::Error) -> Error {
                 .to_string()
         }
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-            "accepted the connection but sent no hello within 10 s".to_string()
+            "accepted the connection but sent no hello before the connect timeout".to_string()
         }
         _ => format!("failed during the handshake: {e}"),
     };
@@ -365,7 +373,9 @@ fn accept_higher(
             }
         };
         let _ = stream.set_nonblocking(false);
-        let theirs = match handshake(&mut stream, ours, deadline) {
+        // A peer sends its hello as soon as it connects; something that stays
+        // silent (a port scanner) must not hold up the others for long.
+        let theirs = match handshake(&mut stream, ours, deadline, Duration::from_secs(10)) {
             Ok(Some(theirs)) => theirs,
             Ok(None) | Err(_) => {
                 tracing::warn!(
