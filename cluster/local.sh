@@ -7,8 +7,14 @@
 #
 # Writes a hostfile of 127.0.0.1 ports, starts processes 0..N-1 in the
 # background, waits for all of them, and exits with the first non-zero exit
-# code (or 0). If one process fails, the others are stopped: timely keeps
-# retrying connections forever, so a launcher must not wait on them blindly.
+# code (or 0). If one process fails, the others are stopped at once (they
+# would stop by themselves too: within --connect-timeout if the failure came
+# before connecting, at once if it came later; see docs/cluster.md).
+#
+# Environment: REACH (the binary, default target/release/reach), BASE_PORT
+# (default 2101; process p listens on BASE_PORT+p), REACH_TIME_DIR (if set,
+# each process runs under /usr/bin/time -v, writing DIR/process-P.time:
+# benches/scaling.sh uses it for per-process peak memory).
 set -euo pipefail
 
 if [[ $# -lt 1 || ! "$1" =~ ^[0-9]+$ || "$1" -lt 1 ]]; then
@@ -31,19 +37,23 @@ done
 
 pids=()
 for ((p = 0; p < processes; p++)); do
-    "$reach" run "$@" --processes "$processes" --process "$p" --hostfile "$hostfile" &
+    if [[ -n "${REACH_TIME_DIR:-}" ]]; then
+        /usr/bin/time -v -o "$REACH_TIME_DIR/process-$p.time" \
+            "$reach" run "$@" --processes "$processes" --process "$p" --hostfile "$hostfile" &
+    else
+        "$reach" run "$@" --processes "$processes" --process "$p" --hostfile "$hostfile" &
+    fi
     pids+=($!)
 done
 
 status=0
 for pid in "${pids[@]}"; do
-    if ! wait "$pid"; then
-        code=$?
-        if [[ $status -eq 0 ]]; then
-            status=$code
-            # One process failed: its peers would wait for it forever.
-            kill "${pids[@]}" 2>/dev/null || true
-        fi
+    code=0
+    wait "$pid" || code=$?
+    if [[ $code -ne 0 && $status -eq 0 ]]; then
+        status=$code
+        # One process failed: stop the others now rather than when they notice.
+        kill "${pids[@]}" 2>/dev/null || true
     fi
 done
 exit $status

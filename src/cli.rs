@@ -27,6 +27,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once; boxing would only add noise
 pub enum Command {
     /// Run a job: read inputs, compute every table, publish the output directory.
     #[command(after_help = "\
@@ -35,10 +36,12 @@ Examples:
   reach run --friendships data/friendships.csv --output out/graph --workers 2
   reach run jobs/example.toml --set super_connector_min=500 --format parquet
   reach run job.toml --processes 2 --process 0 --hostfile cluster/hosts.txt   # on each machine, with its --process
+  cluster/local.sh 2 --friendships f.csv --output out/f   # 2 processes on this machine
 
 Inputs are CSV, tab- or space-separated text, optionally .gz, one file or a
 directory of part files. The output directory is replaced atomically only when
-the run succeeds; a failed run leaves the previous output untouched.")]
+the run succeeds; a failed run leaves the previous output untouched.
+Several processes or machines (launch kits, security, sizing): docs/cluster.md.")]
     Run(RunArgs),
     /// Write a deterministic synthetic graph (study-calibrated degrees) to files.
     #[command(after_help = "\
@@ -171,6 +174,11 @@ pub struct RunArgs {
     /// Also write report.html (see `reach report --help`) into the output before it is published.
     #[arg(long)]
     pub report: bool,
+    /// Address to listen on for peers: `HOST` (the hostfile's port) or
+    /// `HOST:PORT`; default: this process's own hostfile line. `0.0.0.0`
+    /// listens on every interface: see docs/cluster.md before using it.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
     /// No progress bar and no final summary line.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -195,6 +203,7 @@ impl RunArgs {
             inbox: None,
             ready: None,
             report: self.report,
+            listen: self.listen.clone(),
         }
     }
 }

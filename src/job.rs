@@ -116,6 +116,8 @@ pub struct ClusterSpec {
     pub hostfile: Option<PathBuf>,
     /// Seconds to wait for every process to connect before failing (default 60).
     pub connect_timeout: Option<u64>,
+    /// Address this process listens on (`HOST` or `HOST:PORT`; default: its hostfile line).
+    pub listen: Option<String>,
 }
 
 /// `[serve]`: where `reach serve` finds nights and puts them afterwards.
@@ -227,6 +229,8 @@ pub struct Overrides {
     pub ready: Option<Ready>,
     /// `--report` (only ever turns the report on).
     pub report: bool,
+    /// `--listen`.
+    pub listen: Option<String>,
 }
 
 /// Where the records come from.
@@ -254,6 +258,8 @@ pub struct Cluster {
     pub hostfile: Option<PathBuf>,
     /// Seconds to wait for every process to connect.
     pub connect_timeout: u64,
+    /// Address to listen on instead of this process's hostfile line.
+    pub listen: Option<String>,
 }
 
 /// A fully resolved job.
@@ -380,6 +386,7 @@ impl Job {
                     .connect_timeout
                     .or(spec.cluster.connect_timeout)
                     .unwrap_or(60),
+                listen: overrides.listen.or(spec.cluster.listen),
             },
             report: overrides.report || spec.output.report.unwrap_or(false),
         })

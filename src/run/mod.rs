@@ -13,13 +13,14 @@ pub(crate) mod write;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use timely::worker::Worker;
 
+use crate::cluster::figures::{self, WorkerFigures};
+use crate::cluster::Plan;
 use crate::dataflow::graph::{ChangeCounts, Counters};
 use crate::dataflow::Time;
 use crate::error::{Error, Result};
@@ -100,6 +101,8 @@ pub(crate) struct Written {
     pub friendship_counts: Vec<(Time, ChangeCounts)>,
     /// What each night's adoption changes did at this worker's keys.
     pub adoption_counts: Vec<(Time, ChangeCounts)>,
+    /// What the worker read, stage timings, its process's traffic (for `run.json`).
+    pub figures: WorkerFigures,
 }
 
 /// Everything workers share, read-only.
@@ -113,44 +116,8 @@ pub(crate) struct Context {
     pub nights: Vec<NightInput>,
     pub staging: PathBuf,
     pub progress: Option<indicatif::ProgressBar>,
-}
-
-/// Timely retries connecting to its peers forever; this watchdog ends the
-/// process with a message if the workers have not started (all processes
-/// connected) within the job's `connect_timeout`.
-fn watch_connections(job: &Job, started: Arc<AtomicBool>) {
-    let timeout = std::time::Duration::from_secs(job.cluster.connect_timeout);
-    let processes = job.cluster.processes;
-    let process = job.cluster.process;
-    let hostfile = job
-        .cluster
-        .hostfile
-        .as_ref()
-        .map(|h| h.display().to_string())
-        .unwrap_or_default();
-    let staging_owner = (process == 0).then(|| job.output.clone());
-    std::thread::spawn(move || {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if started.load(Ordering::SeqCst) {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        if !started.load(Ordering::SeqCst) {
-            if let Some(output) = staging_owner {
-                publish::abandon(&output);
-            }
-            eprintln!(
-                "error: process {process} could not connect to all {processes} processes of \
-                 {hostfile} within {} s. Check that every process was started with the same \
-                 --processes and --workers and its own --process, and that the hostfile's ports \
-                 are reachable (raise --connect-timeout if processes start slowly).",
-                timeout.as_secs()
-            );
-            std::process::exit(1);
-        }
-    });
+    /// Bytes exchanged with each peer process (cluster runs).
+    pub traffic: Option<Arc<crate::cluster::net::Traffic>>,
 }
 
 /// Reads the head of every source (separator, header position).
@@ -174,17 +141,21 @@ fn sniff_all(sources: &[Source], job: &Job) -> Result<Vec<Sniff>> {
 /// Runs a job to completion and publishes its output (on process 0).
 pub fn run(job: &Job, quiet: bool) -> Result<RunReport> {
     let start = Instant::now();
-    let context = Context::open(job, quiet)?;
+    let plan = crate::cluster::plan(job)?;
+    let context = Context::open(job, quiet, &plan)?;
     let fingerprints = context.fingerprint();
-    let results = execute(job, context, worker_main)?;
-    let totals = results.into_iter().flatten().next();
+    let results = execute(job, plan, context, worker_main)?;
+    let (totals, worker_figures) = match results.into_iter().flatten().next() {
+        Some((totals, figures)) => (Some(totals), figures),
+        None => (None, Vec::new()),
+    };
     let summary = match (totals, fingerprints) {
         (Some(totals), Some(fingerprints)) => {
             let files = fingerprints
                 .join()
                 .map_err(|_| Error::Runtime("fingerprinting the inputs failed".to_string()))??;
             let staging = publish::staging_dir(&job.output);
-            let summary = finish(job, &staging, totals, files, start)?;
+            let summary = finish(job, &staging, totals, files, &worker_figures, start)?;
             if job.report {
                 let top = crate::report::DEFAULT_TOP_TOPICS;
                 if let Err(e) = crate::report::write(&staging, None, top) {
@@ -210,7 +181,7 @@ pub(crate) type Fingerprints = std::thread::JoinHandle<Result<(Vec<FileInfo>, Ve
 impl Context {
     /// Lists and sniffs the job's inputs and prepares the staging directory
     /// (process 0 empties it; the others write into the same path).
-    pub(crate) fn open(job: &Job, quiet: bool) -> Result<Context> {
+    pub(crate) fn open(job: &Job, quiet: bool, plan: &Plan) -> Result<Context> {
         let (friendship_sources, adoption_sources, model) = match &job.source {
             job::Source::Files {
                 friendships,
@@ -276,6 +247,10 @@ impl Context {
             nights,
             staging,
             progress,
+            traffic: match plan {
+                Plan::Cluster(cluster) => Some(Arc::clone(&cluster.traffic)),
+                _ => None,
+            },
         })
     }
 
@@ -296,25 +271,34 @@ impl Context {
 
 /// Starts this process's workers on `work` and waits for them; on any
 /// failure process 0 removes the staging directory and the first error is
-/// returned. Returns each local worker's result.
-pub(crate) fn execute<T, F>(job: &Job, context: Context, work: F) -> Result<Vec<T>>
+/// returned. Returns each local worker's result. If a peer process dies,
+/// this process exits from its network thread (after the same clean-up), so
+/// nothing is published (see `crate::cluster::execute`).
+pub(crate) fn execute<T, F>(job: &Job, plan: Plan, context: Context, work: F) -> Result<Vec<T>>
 where
     T: Send + 'static,
     F: Fn(&mut Worker, &Context) -> Result<T> + Send + Sync + 'static,
 {
-    let config = crate::cluster::timely_config(job)?;
     let context = Arc::new(context);
-    let started_flag = Arc::new(AtomicBool::new(false));
-    if job.cluster.processes > 1 {
-        watch_connections(job, Arc::clone(&started_flag));
-    }
+    let cleanup: Arc<dyn Fn() + Send + Sync> = {
+        let output = job.output.clone();
+        let first_process = job.cluster.process == 0;
+        Arc::new(move || {
+            if first_process {
+                publish::abandon(&output);
+            }
+        })
+    };
     let worker_context = Arc::clone(&context);
-    let worker_started = Arc::clone(&started_flag);
-    let guards = timely::execute(config, move |worker| {
-        worker_started.store(true, Ordering::SeqCst);
+    let guards = match crate::cluster::execute(plan, Arc::clone(&cleanup), move |worker| {
         work(worker, &worker_context)
-    })
-    .map_err(|e| Error::Runtime(format!("cannot start the workers: {e}")))?;
+    }) {
+        Ok(guards) => guards,
+        Err(error) => {
+            cleanup();
+            return Err(error);
+        }
+    };
     let mut results = Vec::new();
     let mut failure = None;
     for result in guards.join() {
@@ -332,9 +316,7 @@ where
         bar.finish_and_clear();
     }
     if let Some(error) = failure {
-        if job.cluster.process == 0 {
-            publish::abandon(&job.output);
-        }
+        cleanup();
         return Err(error);
     }
     Ok(results)
@@ -346,6 +328,7 @@ fn finish(
     staging: &std::path::Path,
     totals: Totals,
     files: (Vec<FileInfo>, Vec<FileInfo>),
+    worker_figures: &[WorkerFigures],
     start: Instant,
 ) -> Result<Summary> {
     let summary = summary::build(job, &totals, files);
@@ -363,6 +346,7 @@ fn finish(
         "workers_per_process": job.workers,
         "processes": job.cluster.processes,
         "seconds": start.elapsed().as_secs_f64(),
+        "per_process": figures::per_process(job.workers, worker_figures),
     });
     write("run.json", serde_json::to_vec_pretty(&run).expect("json"))?;
     write("_SUCCESS", Vec::new())?;
@@ -426,13 +410,25 @@ pub(crate) fn load_base(
     engine
 }
 
-fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>> {
+/// One worker of a batch run; worker 0 returns the totals and every
+/// worker's figures.
+fn worker_main(
+    worker: &mut Worker,
+    context: &Context,
+) -> Result<Option<(Totals, Vec<WorkerFigures>)>> {
     let started = Instant::now();
     let index = worker.index();
     let peers = worker.peers();
     let job = &context.job;
     let stop_after = (job.params.max_bad_lines as usize).saturating_add(1);
     let keep_state = !context.nights.is_empty();
+    let mut my_figures = WorkerFigures {
+        worker: index,
+        ..WorkerFigures::default()
+    };
+    let stage = |figures: &mut WorkerFigures, name: String| {
+        figures.stages.push((name, started.elapsed().as_secs_f64()));
+    };
 
     let mut base_stats = ReadStats::default();
     let mut engine = load_base(worker, context, keep_state, &mut base_stats);
@@ -444,12 +440,17 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
         seconds = started.elapsed().as_secs_f64(),
         "read"
     );
+    my_figures.friendship_records = base_stats.friendship_records;
+    my_figures.adoption_records = base_stats.adoption_records;
+    my_figures.bytes_read = base_stats.bytes;
+    stage(&mut my_figures, "read".to_string());
     engine.close(worker);
     tracing::info!(
         worker = index,
         seconds = started.elapsed().as_secs_f64(),
         "computed"
     );
+    stage(&mut my_figures, "computed".to_string());
 
     // Nights: night n is time n.
     let mut night_stats = Vec::with_capacity(context.nights.len());
@@ -457,6 +458,9 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
     for night in &context.nights {
         let night_started = Instant::now();
         let records = engine::read_night(night, (index, peers), stop_after);
+        my_figures.change_records +=
+            records.stats.friendship_changes + records.stats.adoption_changes;
+        my_figures.bytes_read += records.stats.bytes;
         night_stats.push(records.stats.clone());
         engine.send_night(worker, records);
         feeds.push((night.night.name.clone(), engine.time()));
@@ -467,6 +471,7 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
             seconds = night_started.elapsed().as_secs_f64(),
             "night applied"
         );
+        stage(&mut my_figures, format!("night {}", night.night.name));
     }
 
     // Every worker learns every worker's statistics: decide together.
@@ -497,6 +502,7 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
                 rows,
                 friendship_counts: counts(&engine.friendship_counts),
                 adoption_counts: counts(&engine.adoption_counts),
+                figures: WorkerFigures::default(),
             })
         }
         Err(_) => Err("not written".to_string()),
@@ -506,9 +512,31 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
         seconds = started.elapsed().as_secs_f64(),
         "written"
     );
+    stage(&mut my_figures, "written".to_string());
+    if index.is_multiple_of(job.workers) {
+        if let Some(traffic) = &context.traffic {
+            my_figures.traffic = traffic.snapshot(job.cluster.process);
+        }
+    }
+    let written = written.map(|written| Written {
+        figures: my_figures,
+        ..written
+    });
     let all_written = engine::gather(worker, written);
     verdict?;
+    let all_figures: Vec<WorkerFigures> = all_written
+        .iter()
+        .filter_map(|w| w.as_ref().ok().map(|w| w.figures.clone()))
+        .collect();
     let (rows, friendship_nights, adoption_nights) = merge_written(all_written)?;
+    if index.is_multiple_of(job.workers) {
+        let process = figures::per_process(job.workers, &all_figures)
+            .into_iter()
+            .find(|p| p.process == job.cluster.process);
+        if let Some(process) = process {
+            figures::log(&process);
+        }
+    }
     if index != 0 {
         return Ok(None);
     }
@@ -534,7 +562,10 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
         adoption_records: base_read.adoption_records,
         adoptions: adoption_nights.get(&0).map_or(0, |c| c.applied_adds),
     };
-    Ok(Some(totals(&engine, read, base, nights, rows)))
+    Ok(Some((
+        totals(&engine, read, base, nights, rows),
+        all_figures,
+    )))
 }
 
 /// A worker's set-operator counts, by time.

@@ -112,8 +112,9 @@ pub fn serve(job: &Job, drain: bool, quiet: bool) -> Result<ServeReport> {
     if job.output.exists() && resume.is_none() {
         tracing::warn!(output = %job.output.display(), "no checkpoint in the output: starting from the base");
     }
+    let plan = crate::cluster::plan(job)?;
     signals::install();
-    let context = Context::open(job, quiet || resume.is_some())?;
+    let context = Context::open(job, quiet || resume.is_some(), &plan)?;
     let fingerprints = match resume {
         Some(_) => None,
         None => context.fingerprint(),
@@ -125,7 +126,7 @@ pub fn serve(job: &Job, drain: bool, quiet: bool) -> Result<ServeReport> {
         started: Instant::now(),
         fingerprints: Mutex::new(fingerprints),
     });
-    let results = run::execute(job, context, move |worker, context| {
+    let results = run::execute(job, plan, context, move |worker, context| {
         serve_worker(worker, context, &shared)
     })?;
     Ok(results.into_iter().flatten().next().unwrap_or_default())
@@ -493,6 +494,7 @@ fn publish_epoch(
             rows,
             friendship_counts: run::counts(&engine.friendship_counts),
             adoption_counts: run::counts(&engine.adoption_counts),
+            figures: Default::default(),
         })
     });
     let sizes = (
