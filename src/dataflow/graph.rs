@@ -122,7 +122,7 @@ pub fn adoptions<'s>(
 }
 
 /// Records with a key, where an add may improve on the present record.
-pub trait Keyed: ExchangeData {
+pub trait Keyed: ExchangeData + Copy {
     /// The key.
     type Key: Ord + Clone;
     /// The record's key.
@@ -294,12 +294,12 @@ fn apply_base<R: Keyed>(
                 if record.improves(p) {
                     let old = present.next().expect("peeked");
                     diffs.push((old, -1));
-                    diffs.push((record.clone(), 1));
+                    diffs.push((record, 1));
                     merged.push(record);
                 }
             }
             _ => {
-                diffs.push((record.clone(), 1));
+                diffs.push((record, 1));
                 merged.push(record);
             }
         }
@@ -324,8 +324,8 @@ fn apply_changes<R: Keyed>(
     while i < changes.len() {
         let key = changes[i].0.key().clone();
         let found = state.binary_search_by(|p| p.key().cmp(&key));
-        let before = found.ok().map(|at| state[at].clone());
-        let mut current = before.clone();
+        let before = found.ok().map(|at| state[at]);
+        let mut current = before;
         while i < changes.len() && *changes[i].0.key() == key {
             let (record, seq) = &changes[i];
             if seq & 1 == 1 {
@@ -338,7 +338,7 @@ fn apply_changes<R: Keyed>(
                 match &current {
                     Some(present) if !record.improves(present) => counts.noop_adds += 1,
                     _ => {
-                        current = Some(record.clone());
+                        current = Some(*record);
                         counts.applied_adds += 1;
                     }
                 }
@@ -347,10 +347,10 @@ fn apply_changes<R: Keyed>(
         }
         if current != before {
             if let Some(old) = &before {
-                diffs.push((old.clone(), -1));
+                diffs.push((*old, -1));
             }
             if let Some(new) = &current {
-                diffs.push((new.clone(), 1));
+                diffs.push((*new, 1));
             }
             let at = match found {
                 Ok(at) | Err(at) => at,
@@ -358,26 +358,116 @@ fn apply_changes<R: Keyed>(
             edits.push((at, current, found.is_ok()));
         }
     }
+    apply_edits(state, edits);
+}
+
+/// Applies `(position, new record, replaces)` edits (in position order) to
+/// the sorted state in place: no second copy of the state, so a night that
+/// changes a few keys of tens of millions moves memory but allocates none
+/// (a fresh vector per night cost its page faults every night).
+fn apply_edits<R: Copy>(state: &mut Vec<R>, edits: Vec<(usize, Option<R>, bool)>) {
     if edits.is_empty() {
         return;
     }
-    // Rebuild the state in one pass (edits are in key order).
-    let mut next = Vec::with_capacity(state.len() + edits.len());
-    let mut old = std::mem::take(state).into_iter().enumerate().peekable();
+    // Replacements in place; removals compacted left to right.
+    let mut inserts: Vec<(usize, R)> = Vec::new();
+    let mut removed = 0;
+    let mut write = edits[0].0;
+    let mut read = write;
     for (at, record, replaces) in edits {
-        while old.peek().is_some_and(|(j, _)| *j < at) {
-            next.push(old.next().expect("peeked").1);
+        if removed > 0 {
+            state.copy_within(read..at, write);
         }
-        if replaces {
-            old.next();
-        }
-        if let Some(record) = record {
-            next.push(record);
+        write += at - read;
+        read = at;
+        match (record, replaces) {
+            (Some(record), true) => {
+                state[write] = record;
+                write += 1;
+                read += 1;
+            }
+            (None, true) => {
+                removed += 1;
+                read += 1;
+            }
+            // Its position in the compacted state: before `write`'s record.
+            (Some(record), false) => inserts.push((write, record)),
+            (None, false) => {}
         }
     }
-    next.extend(old.map(|(_, r)| r));
-    *state = next;
+    let len = state.len();
+    if removed > 0 {
+        state.copy_within(read..len, write);
+        state.truncate(len - removed);
+    }
+    // Insertions right to left, each segment moved once.
+    let Some(&(_, filler)) = inserts.first() else {
+        return;
+    };
+    let old_len = state.len();
+    state.resize(old_len + inserts.len(), filler);
+    let mut end = old_len;
+    for (k, (at, record)) in inserts.into_iter().enumerate().rev() {
+        state.copy_within(at..end, at + k + 1);
+        state[at + k] = record;
+        end = at;
+    }
 }
 
 /// Records emitted per activation.
 const EMIT_BUDGET: usize = 1 << 18;
+
+#[cfg(test)]
+mod tests {
+    use super::apply_edits;
+
+    /// The edits applied the obvious way: a new vector.
+    fn rebuilt(state: &[u32], edits: &[(usize, Option<u32>, bool)]) -> Vec<u32> {
+        let mut next = Vec::new();
+        let mut old = state.iter().copied().enumerate().peekable();
+        for &(at, record, replaces) in edits {
+            while old.peek().is_some_and(|(j, _)| *j < at) {
+                next.push(old.next().unwrap().1);
+            }
+            if replaces {
+                old.next();
+            }
+            next.extend(record);
+        }
+        next.extend(old.map(|(_, r)| r));
+        next
+    }
+
+    #[test]
+    fn edits_in_place_equal_a_rebuild() {
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for _ in 0..2000 {
+            // Even numbers present; edits replace, remove or insert (odd keys).
+            let len = next(12) as usize;
+            let state: Vec<u32> = (0..len as u32).map(|k| 2 * k).collect();
+            let mut edits = Vec::new();
+            for key in 0..(2 * len as u32 + 1) {
+                if next(3) != 0 {
+                    continue;
+                }
+                let at = (key as usize).div_ceil(2);
+                if key % 2 == 0 && (key / 2) < len as u32 {
+                    let record = (next(2) == 0).then_some(key);
+                    edits.push((at, record, true));
+                } else if key % 2 == 1 {
+                    edits.push((at, Some(key), false));
+                }
+            }
+            let expected = rebuilt(&state, &edits);
+            let mut actual = state.clone();
+            apply_edits(&mut actual, edits.clone());
+            assert_eq!(actual, expected, "state {state:?}, edits {edits:?}");
+        }
+    }
+}
