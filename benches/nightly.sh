@@ -42,6 +42,7 @@ RESULTS="$ROOT/target/bench-results"
 REPORT="$RESULTS/nightly-$(date +%Y-%m-%d-%H%M%S).md"
 
 need_time
+REACH_SOURCE="$REACH"
 REACH="$(private_binary "$REACH" "$OUT")"
 
 if [[ ! -d "$DATA/nights" ]]; then
@@ -89,12 +90,13 @@ FRIENDSHIPS=$(python3 -c "import json; print(json.load(open('$OUT/full/summary.j
     echo "| --- | --- |"
     echo "| full recompute (reach run, base, 2 workers) | ${WALL[full]} s wall, $((RSS_KB[full] / 1024)) MB peak |"
     echo "| serve: base load + publish | $LOADED s |"
-    awk -v full="${WALL[full]}" '
+    MEDIAN=$(cut -d' ' -f1 "$OUT/nights.tsv" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+    awk -v full="${WALL[full]}" -v median="$MEDIAN" '
         { c[NR] = $1; p[NR] = $2; r[NR] = $3; sc += $1; sp += $2 }
         END {
-            n = NR; asort(c, cs)
+            n = NR
             printf "| night 1: computed / published | %.2f s / %.2f s |\n", c[1], p[1]
-            printf "| nights 1..%d: median computed | %.2f s (full recompute / night = %.0fx) |\n", n, cs[int((n + 1) / 2)], full / cs[int((n + 1) / 2)]
+            printf "| nights 1..%d: median computed | %.2f s (full recompute / night = %.0fx) |\n", n, median, full / median
             printf "| nights 1..%d: mean computed, mean published | %.2f s, %.2f s |\n", n, sc / n, sp / n
             printf "| night computed + published vs full recompute | 1/%.0f |\n", full / ((sc + sp) / n)
             printf "| resident memory after night 1 / after night %d | %d MB / %d MB |\n", n, r[1], r[n]
@@ -102,7 +104,9 @@ FRIENDSHIPS=$(python3 -c "import json; print(json.load(open('$OUT/full/summary.j
     echo "| serve peak RSS (whole run) | $((RSS_KB[serve] / 1024)) MB = $(( RSS_KB[serve] * 1024 / FRIENDSHIPS )) B/friendship |"
     echo "| checkpoint size | $((CHECKPOINT_BYTES / 1000000)) MB ($(( CHECKPOINT_BYTES / FRIENDSHIPS )) B/friendship) |"
     echo "| restart from the checkpoint (load, no night) | $RESUMED s to resume, ${WALL[restart]} s wall |"
-    echo "| reach run --deltas (base + $NIGHTS nights, batch) | ${WALL[deltas]} s wall |"
+    echo "| reach run --deltas (base + $NIGHTS nights, batch) | ${WALL[deltas]} s wall, $((RSS_KB[deltas] / 1024)) MB peak |"
+    echo "| restart peak RSS (the same data, no history) | $((RSS_KB[restart] / 1024)) MB |"
+    echo "| users rows changed by the first night kept in the output (feed rows / 2, of all users) | $(( $(awk 'FNR > 1' "$OUT/serve/changes/$(ls "$OUT/serve/changes" | head -1)/users"/* | wc -l) / 2 )) of $(python3 -c "import json; print(json.load(open('$OUT/full/summary.json'))['counts']['users'])") |"
     echo
     echo "Final tables of serve equal those of reach run --deltas: yes (checked)."
     noisy_note
