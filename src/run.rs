@@ -39,7 +39,7 @@ use crate::job::{self, Job};
 use crate::output::table::{Change, Row};
 use crate::output::{self, publish};
 use crate::summary::{self, Summary, Totals};
-use crate::tables::{DegreeRow, LeaderRow, TopicRow, UserRow, UserTopicRow};
+use crate::tables::{DegreeRow, LeaderRow, TopicRow, TopicSignificanceRow, UserRow, UserTopicRow};
 use crate::topics::Dictionary;
 
 /// What a finished run reports.
@@ -538,6 +538,8 @@ struct Captures {
     topic_leaders: Captured<LeaderRow>,
     degrees: Captured<DegreeRow>,
     topics: Captured<TopicRow>,
+    /// Only with `shuffle_rounds > 0`.
+    topic_significance: Option<Captured<TopicSignificanceRow>>,
 }
 
 /// An input of records of type `D`.
@@ -656,6 +658,9 @@ fn worker_main(worker: &mut Worker, context: &Context) -> Result<Option<Totals>>
             topic_leaders: capture(tables.topic_leaders, |_| 0, &probe),
             degrees: capture(tables.degree_distribution, |_| 0, &probe),
             topics: capture(tables.topics, |_| 0, &probe),
+            topic_significance: tables
+                .topic_significance
+                .map(|table| capture(table, |_| 0, &probe)),
         };
 
         let (control_in, control) = scope.new_input::<Vec<Control>>();
@@ -1078,7 +1083,7 @@ fn write_parts(
     let parts = context.job.parts;
     let by_user = move |user| user_part(user, parts);
     let me = (index, peers);
-    Ok(vec![
+    let mut written = vec![
         write_with_changes(context, "users", parts, me, &captures.users, |r| {
             by_user(r.user_id)
         })?,
@@ -1107,7 +1112,18 @@ fn write_parts(
             |_| 0,
         )?,
         write_with_changes(context, "topics", 1, me, &captures.topics, |_| 0)?,
-    ])
+    ];
+    if let Some(captured) = &captures.topic_significance {
+        written.push(write_with_changes(
+            context,
+            "topic_significance",
+            1,
+            me,
+            captured,
+            |_| 0,
+        )?);
+    }
+    Ok(written)
 }
 
 /// Writes the parts `p` of a table with `p % peers == index`, each sorted.
