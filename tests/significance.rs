@@ -1,7 +1,8 @@
 //! The shuffle test (`topic_significance`): against a literal oracle on
 //! small random graphs at 1, 2 and 4 workers; on a generated graph, planted
 //! topics are significant and spontaneous-only topics are not (beyond the
-//! nominal rate); and the network-study job runs.
+//! nominal rate); two processes give the bytes of one; and the
+//! network-study job runs.
 
 mod common;
 
@@ -381,4 +382,67 @@ fn network_study_job_runs() {
     ] {
         assert!(out.join(table).is_dir(), "{table}");
     }
+}
+
+/// Across processes the topic graphs travel serialized, not as shared
+/// pointers; the bytes must not change.
+#[test]
+fn two_processes_match_one() {
+    let (edges, adoptions) = random_case(6);
+    let dir = tempfile::tempdir().unwrap();
+    let (fp, ap) = write_inputs(dir.path(), &edges, &adoptions);
+    let single = dir.path().join("single");
+    run_full(Some(&fp), Some(&ap), &single, 1, &["shuffle_rounds=30"]).unwrap();
+    let expected = snapshot(&single);
+    assert!(expected
+        .keys()
+        .any(|k| k.starts_with("topic_significance/")));
+
+    let ports: Vec<u16> = {
+        let listeners: Vec<_> = (0..2)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        listeners
+            .iter()
+            .map(|l| l.local_addr().unwrap().port())
+            .collect()
+    };
+    let hostfile = dir.path().join("hosts.txt");
+    let lines: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect();
+    std::fs::write(&hostfile, lines.concat()).unwrap();
+    let out = dir.path().join("cluster");
+    let children: Vec<_> = (0..2)
+        .map(|p| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_reach"))
+                .args(["run", "--quiet", "--set", "shuffle_rounds=30"])
+                .arg("--friendships")
+                .arg(&fp)
+                .arg("--adoptions")
+                .arg(&ap)
+                .arg("--output")
+                .arg(&out)
+                .args(["--workers", "2", "--processes", "2"])
+                .args(["--process", &p.to_string(), "--connect-timeout", "60"])
+                .arg("--hostfile")
+                .arg(&hostfile)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    for mut child in children {
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("a process did not finish within 120 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert!(status.success());
+    }
+    assert_eq!(snapshot(&out), expected, "2 processes x 2 workers");
 }
