@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The cost of the shuffle test (topic_significance): the full job on a
 # generated graph with shuffle_rounds = 0, 10 and 100, 2 workers, release
-# build. Prints a markdown table (wall time, peak RSS, ratio to R = 0) and
+# build. Prints a markdown table (wall and CPU time, peak RSS, ratios to the
+# first R; CPU time is the steadier figure on a shared machine) and
 # writes it to target/bench-results/significance-<date>-<time>.md.
 #
 #   benches/significance.sh            # 100,000 users (mean degree 90, seed 7)
@@ -67,9 +68,9 @@ wait_quiet() {
     done
 }
 
-declare -A SECS RSS BUSY
+declare -A SECS CPU RSS BUSY
 for r in $ROUNDS; do
-    best=""; peak=0
+    best=""; cpu=""; peak=0
     for ((i = 0; i < REPEAT; i++)); do
         BUSY[$r]=$(wait_quiet)
         /usr/bin/time -v -o "$OUT/r$r.time" "$REACH" run --friendships "$DATA/friendships.csv" \
@@ -77,11 +78,13 @@ for r in $ROUNDS; do
             --set "shuffle_rounds=$r"
         s=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); t = 0; for (j = 1; j <= n; j++) t = t * 60 + p[j]; print t }' "$OUT/r$r.time")
         m=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$OUT/r$r.time")
+        c=$(awk -F': ' '/User time|System time/ { t += $2 } END { print t }' "$OUT/r$r.time")
         [[ -z "$best" ]] || awk -v a="$s" -v b="$best" 'BEGIN { exit !(a < b) }' && best=$s
+        [[ -z "$cpu" ]] || awk -v a="$c" -v b="$cpu" 'BEGIN { exit !(a < b) }' && cpu=$c
         ((m > peak)) && peak=$m
-        log "R=$r run $((i + 1)): ${s} s, ${m} KB"
+        log "R=$r run $((i + 1)): ${s} s wall, ${c} s CPU, ${m} KB"
     done
-    SECS[$r]=$best; RSS[$r]=$peak
+    SECS[$r]=$best; CPU[$r]=$cpu; RSS[$r]=$peak
 done
 
 # Every table but topic_significance is the same with the test on or off.
@@ -104,10 +107,11 @@ table="$OUT/r$last/topic_significance/part-00000.csv"
     echo "- revision: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (modified)'); fastest of $REPEAT run(s) per R"
     echo "- topics with a row in topic_significance: $ROWS"
     echo
-    echo "| R | wall s | ratio to R=$first | peak RSS MB | CPUs busy with others before the run |"
-    echo "| --- | --- | --- | --- | --- |"
+    echo "| R | wall s | ratio | CPU s (user+sys) | ratio | peak RSS MB | CPUs busy with others before the run |"
+    echo "| --- | --- | --- | --- | --- | --- | --- |"
     for r in $ROUNDS; do
         ratio=$(awk -v a="${SECS[$r]}" -v b="${SECS[$first]}" 'BEGIN { printf "%.2f", a / b }')
-        echo "| $r | ${SECS[$r]} | $ratio | $((RSS[$r] / 1024)) | ${BUSY[$r]} |"
+        cratio=$(awk -v a="${CPU[$r]}" -v b="${CPU[$first]}" 'BEGIN { printf "%.2f", a / b }')
+        echo "| $r | ${SECS[$r]} | $ratio | ${CPU[$r]} | $cratio | $((RSS[$r] / 1024)) | ${BUSY[$r]} |"
     done
 } | tee "$REPORT"
