@@ -156,7 +156,8 @@ pub struct RunArgs {
     #[arg(long, short = 'w', value_name = "N")]
     pub workers: Option<usize>,
     /// Override a parameter, e.g. `--set super_connector_min=500`. Names:
-    /// super_connector_min, connector_min, window_days, top_k, max_bad_lines.
+    /// super_connector_min, connector_min, window_days, top_k, max_bad_lines,
+    /// shuffle_rounds (R > 0 adds the `topic_significance` shuffle test), shuffle_seed.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub sets: Vec<String>,
     /// Number of processes in a cluster run (each started with its own --process).

@@ -19,6 +19,10 @@ pub struct Params {
     pub top_k: u32,
     /// How many malformed lines to skip (and list in `rejects.csv`) before failing.
     pub max_bad_lines: u64,
+    /// R: rounds of the shuffle test (`topic_significance`); 0 turns it off.
+    pub shuffle_rounds: u32,
+    /// Seed of the shuffle test's permutations.
+    pub shuffle_seed: u64,
 }
 
 impl Default for Params {
@@ -29,6 +33,8 @@ impl Default for Params {
             window_days: 60,
             top_k: 100,
             max_bad_lines: 0,
+            shuffle_rounds: 0,
+            shuffle_seed: 1,
         }
     }
 }
@@ -40,6 +46,8 @@ pub const NAMES: &[&str] = &[
     "window_days",
     "top_k",
     "max_bad_lines",
+    "shuffle_rounds",
+    "shuffle_seed",
 ];
 
 impl Params {
@@ -67,6 +75,8 @@ impl Params {
             "window_days" => self.window_days = small()?,
             "top_k" => self.top_k = small()?,
             "max_bad_lines" => self.max_bad_lines = number()?,
+            "shuffle_rounds" => self.shuffle_rounds = small()?,
+            "shuffle_seed" => self.shuffle_seed = number()?,
             _ => {
                 return Err(Error::Config(format!(
                     "--set {name}: unknown parameter; the parameters are {}",

@@ -234,3 +234,48 @@ impl Row for TopicRow {
         ]);
     }
 }
+
+/// A row of `topic_significance`: the shuffle test of one topic (see
+/// docs/metrics.md and [`crate::dataflow::significance`]).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TopicSignificanceRow {
+    /// The topic name (sort key).
+    pub topic: String,
+    /// Current adoptions of the topic (at least 2).
+    pub adopters: u64,
+    /// Socially explained adoptions with the real days (`topics.socially_explained`).
+    pub observed: u64,
+    /// Mean of the count over the shuffled rounds.
+    pub shuffled_mean: Decimal,
+    /// Population standard deviation of the count over the rounds.
+    pub shuffled_std: Decimal,
+    /// `(observed - shuffled_mean) / shuffled_std`; 0 when `shuffled_std` is 0.
+    pub z: Decimal,
+    /// `(1 + rounds with a count >= observed) / (rounds + 1)`.
+    pub p_value: Decimal,
+}
+
+impl Row for TopicSignificanceRow {
+    fn columns() -> Vec<Column> {
+        vec![
+            col("topic", ColType::Str),
+            col("adopters", ColType::I64),
+            col("observed", ColType::I64),
+            col("shuffled_mean", ColType::F64),
+            col("shuffled_std", ColType::F64),
+            col("z", ColType::F64),
+            col("p_value", ColType::F64),
+        ]
+    }
+    fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>) {
+        out.extend([
+            Cell::Str(&self.topic),
+            Cell::I64(self.adopters as i64),
+            Cell::I64(self.observed as i64),
+            Cell::F64(self.shuffled_mean.0),
+            Cell::F64(self.shuffled_std.0),
+            Cell::F64(self.z.0),
+            Cell::F64(self.p_value.0),
+        ]);
+    }
+}

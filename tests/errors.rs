@@ -220,7 +220,7 @@ fn bad_flags_name_the_fix() {
     let error = run(&input, &out, 1, &["top_kk=3"], Format::Csv).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "--set top_kk: unknown parameter; the parameters are super_connector_min, connector_min, window_days, top_k, max_bad_lines"
+        "--set top_kk: unknown parameter; the parameters are super_connector_min, connector_min, window_days, top_k, max_bad_lines, shuffle_rounds, shuffle_seed"
     );
     let error = run(&input, &out, 1, &["top_k=-1"], Format::Csv).unwrap_err();
     assert_eq!(

@@ -107,12 +107,19 @@ fn scenario(seed: u64, dir: &Path) -> (State, Vec<State>) {
     (base, states)
 }
 
-const TABLES: [(&str, &str); 5] = [
+/// Every run also computes the shuffle test, so its table is checked through nights too.
+const SETS: [&str; 1] = ["shuffle_rounds=12"];
+
+const TABLES: [(&str, &str); 6] = [
     ("users", USERS_HEADER),
     ("user_topics", USER_TOPICS_HEADER),
     ("topic_leaders", LEADERS_HEADER),
     ("degree_distribution", DEGREES_HEADER),
     ("topics", "topic,adopters,socially_explained"),
+    (
+        "topic_significance",
+        "topic,adopters,observed,shuffled_mean,shuffled_std,z,p_value",
+    ),
 ];
 
 /// Every table's rows as CSV lines (a multiset: rows are unique anyway).
@@ -130,7 +137,7 @@ fn table_lines(out: &Path) -> BTreeMap<&'static str, BTreeSet<String>> {
 fn batch(state: &State, dir: &Path, workers: usize) -> std::path::PathBuf {
     let (fp, ap) = state.write(&dir.join("inputs"));
     let out = dir.join("out");
-    run_full(Some(&fp), Some(&ap), &out, workers, &[]).unwrap();
+    run_full(Some(&fp), Some(&ap), &out, workers, &SETS).unwrap();
     out
 }
 
@@ -145,6 +152,7 @@ fn run_nightly(base: &State, dir: &Path, workers: usize) -> std::path::PathBuf {
             deltas: Some(dir.join("deltas")),
             output: Some(out.clone()),
             workers: Some(workers),
+            sets: SETS.iter().map(|s| s.to_string()).collect(),
             ..Default::default()
         },
     )

@@ -216,9 +216,10 @@ fn crash_at_random_moments_never_loses_or_repeats_a_night() {
         for night in NIGHTS {
             deliver(&f, &inbox, night);
         }
-        // The first kill anywhere in a whole run; the second one early in
-        // the restart (which has less left to do).
-        for window in [span, span / 2] {
+        // The first kill within the first three quarters of a whole run (so
+        // that it hits); the second one early in the restart (which has
+        // less left to do, and may finish first).
+        for window in [span * 3 / 4, span / 2] {
             let child = serve(&f, &out, &inbox, 2, &[])
                 .stdout(Stdio::null())
                 .spawn()
@@ -246,7 +247,9 @@ fn crash_at_random_moments_never_loses_or_repeats_a_night() {
             "trial {trial}: staging left"
         );
     }
-    // Most kills must have hit a running process, or the test tests nothing.
+    // At least one kill per trial must have hit a running process, or the
+    // test tests nothing.
+    eprintln!("{killed} of 40 kills hit a running serve");
     assert!(
         killed >= 20,
         "only {killed} of 40 kills hit a running serve"

@@ -6,7 +6,8 @@
 //!                                  │          └─▶ friends::by_user (nights only, arranged once)
 //! adoption records ─▶ graph::adoptions ─▶ topical::topic_vectors (arranged once)
 //!                                  └──────────────┴─▶ topical::co_adoptions (half joins)
-//!                                                      └─▶ topical::user_topics ─▶ leaders::leaders
+//!                                                      ├─▶ topical::user_topics ─▶ leaders::leaders
+//!                                                      └─▶ significance::topic_significance (shuffle_rounds > 0)
 //! ```
 //! One module per metric family; each takes collections or arrangements and
 //! returns collections, so a job wires them together in [`build`].
@@ -15,6 +16,7 @@ pub mod friends;
 pub mod graph;
 pub mod leaders;
 pub mod lookup;
+pub mod significance;
 pub mod tiers;
 pub mod topical;
 
@@ -22,7 +24,7 @@ use differential_dataflow::operators::CountTotal;
 use differential_dataflow::VecCollection;
 
 use crate::params::Params;
-use crate::tables::{DegreeRow, LeaderRow, TopicRow, UserRow, UserTopicRow};
+use crate::tables::{DegreeRow, LeaderRow, TopicRow, TopicSignificanceRow, UserRow, UserTopicRow};
 use crate::topics;
 
 /// A user id as it appears in the input.
@@ -51,6 +53,8 @@ pub struct Tables<'s> {
     pub degree_distribution: Coll<'s, DegreeRow>,
     /// `topics`: adopters and socially explained adoptions per topic.
     pub topics: Coll<'s, TopicRow>,
+    /// `topic_significance`: the shuffle test, built only when `shuffle_rounds > 0`.
+    pub topic_significance: Option<Coll<'s, TopicSignificanceRow>>,
 }
 
 /// Builds every table from the simple undirected friendship graph (each
@@ -73,6 +77,16 @@ pub fn build<'s>(
     let by_user = nights.then(|| friends::by_user(friendships.clone()));
     let vectors = topical::topic_vectors(adoptions.clone());
     let co_adoptions = topical::co_adoptions(friendships, by_user.as_ref(), &vectors);
+    let topic_significance = (params.shuffle_rounds > 0).then(|| {
+        significance::topic_significance(
+            adoptions.clone(),
+            co_adoptions.clone(),
+            params.shuffle_rounds,
+            params.shuffle_seed,
+            params.window_days,
+            dictionary.clone(),
+        )
+    });
     let user_topics = topical::user_topics(adoptions, co_adoptions, params.window_days);
     let leaders = leaders::leaders(user_topics.clone(), params.top_k);
     let users = tiers::users(
@@ -129,5 +143,6 @@ pub fn build<'s>(
         topic_leaders: leader_rows,
         degree_distribution,
         topics: topic_rows,
+        topic_significance,
     }
 }

@@ -136,6 +136,9 @@ impl Engine {
                 topic_leaders: capture(tables.topic_leaders, |_| 0, &probe),
                 degrees: capture(tables.degree_distribution, |_| 0, &probe),
                 topics: capture(tables.topics, |_| 0, &probe),
+                topic_significance: tables
+                    .topic_significance
+                    .map(|table| capture(table, |_| 0, &probe)),
             };
             let inputs = Inputs {
                 friendships: friendships_in,

@@ -15,7 +15,7 @@ use timely::dataflow::operators::{Operator, Probe as _};
 use crate::dataflow::{graph, Coll, Diff, Time, User};
 use crate::job::Format;
 use crate::output::{self, table::Change, table::Row};
-use crate::tables::{DegreeRow, LeaderRow, TopicRow, UserRow, UserTopicRow};
+use crate::tables::{DegreeRow, LeaderRow, TopicRow, TopicSignificanceRow, UserRow, UserTopicRow};
 
 /// Rows captured at one worker, with their times and diffs.
 pub type Captured<R> = Rc<RefCell<Vec<(R, Time, Diff)>>>;
@@ -67,6 +67,8 @@ pub struct Captures {
     pub topic_leaders: Captured<LeaderRow>,
     pub degrees: Captured<DegreeRow>,
     pub topics: Captured<TopicRow>,
+    /// Only with `shuffle_rounds > 0`.
+    pub topic_significance: Option<Captured<TopicSignificanceRow>>,
 }
 
 impl Captures {
@@ -79,6 +81,9 @@ impl Captures {
         compact(&self.topic_leaders);
         compact(&self.degrees);
         compact(&self.topics);
+        if let Some(captured) = &self.topic_significance {
+            compact(captured);
+        }
     }
 }
 
@@ -175,7 +180,7 @@ pub fn write_parts(
 ) -> Result<Vec<(String, u64)>, String> {
     let parts = out.parts;
     let by_user = move |user| user_part(user, parts);
-    Ok(vec![
+    let mut written = vec![
         write_with_changes(out, "users", parts, &captures.users, feeds, |r| {
             by_user(r.user_id)
         })?,
@@ -204,7 +209,18 @@ pub fn write_parts(
             |_| 0,
         )?,
         write_with_changes(out, "topics", 1, &captures.topics, feeds, |_| 0)?,
-    ])
+    ];
+    if let Some(captured) = &captures.topic_significance {
+        written.push(write_with_changes(
+            out,
+            "topic_significance",
+            1,
+            captured,
+            feeds,
+            |_| 0,
+        )?);
+    }
+    Ok(written)
 }
 
 /// Writes the parts `p` of a table with `p % peers == index`, each sorted.
