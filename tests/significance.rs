@@ -382,6 +382,19 @@ fn network_study_job_runs() {
     ] {
         assert!(out.join(table).is_dir(), "{table}");
     }
+    // The study's report shows the table it was built from: how many topics
+    // were tested and how many have p_value <= 0.05, counted here from the rows.
+    assert!(job.report, "the study job writes report.html");
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let rows = read_table(&out, "topic_significance", SIGNIFICANCE_HEADER);
+    let significant = rows
+        .iter()
+        .filter(|r| r[6].parse::<f64>().unwrap() <= 0.05)
+        .count();
+    for (key, value) in [("tested", rows.len()), ("significant", significant)] {
+        let span = format!("<span data-key=\"{key}\">{value}</span>");
+        assert!(page.contains(&span), "report.html lacks {span}");
+    }
 }
 
 /// Across processes the topic graphs travel serialized, not as shared
