@@ -71,30 +71,20 @@ pub struct Captures {
     pub topic_significance: Option<Captured<TopicSignificanceRow>>,
 }
 
-impl Captures {
-    /// Forgets history once every change up to now is written: each table
-    /// keeps only its present rows (at time 0), so a long-running job holds
-    /// the tables, not every night's changes.
-    pub fn compact(&self) {
-        compact(&self.users);
-        compact(&self.user_topics);
-        compact(&self.topic_leaders);
-        compact(&self.degrees);
-        compact(&self.topics);
-        if let Some(captured) = &self.topic_significance {
-            compact(captured);
-        }
-    }
-}
-
+/// Consolidates a table's captured updates in place (sorted by row, times
+/// forgotten), leaving each present row once with diff 1.
 fn compact<R: Ord + Clone + std::fmt::Debug>(captured: &Captured<R>) {
-    let mut updates = std::mem::take(&mut *captured.borrow_mut());
+    let mut updates = captured.borrow_mut();
     for update in updates.iter_mut() {
         update.1 = 0;
     }
     differential_dataflow::consolidation::consolidate_updates(&mut updates);
-    updates.shrink_to_fit();
-    *captured.borrow_mut() = updates;
+    if let Some((row, _, diff)) = updates.iter().find(|(_, _, diff)| *diff != 1) {
+        panic!("a table row with multiplicity {diff}: {row:?}");
+    }
+    if updates.capacity() > 2 * updates.len() + 1024 {
+        updates.shrink_to_fit();
+    }
 }
 
 /// The rows of a table now: all updates consolidated, each row present once.
@@ -163,12 +153,20 @@ fn write_with_changes<R: Row + Ord + Clone + std::fmt::Debug>(
     feeds: &[Feed],
     part_of: impl Fn(&R) -> u64,
 ) -> Result<(String, u64), String> {
-    let written = write_table(out, table, parts, final_rows(captured), &part_of)?;
+    // The feeds first (they need the times), then the table as it stands,
+    // written from the consolidated updates themselves: sorted in place
+    // once, never copied.
     for (night, time) in feeds {
         let feed = format!("changes/{night}/{table}");
-        let changes = changes_at(captured, *time);
-        write_table(out, &feed, parts, changes, |c: &Change<R>| part_of(&c.row))?;
+        let mut changes = changes_at(captured, *time);
+        changes.sort();
+        let changes: Vec<&Change<R>> = changes.iter().collect();
+        write_table(out, &feed, parts, &changes, |c: &&Change<R>| part_of(&c.row))?;
     }
+    compact(captured);
+    let updates = captured.borrow();
+    let rows: Vec<&R> = updates.iter().map(|(row, _, _)| row).collect();
+    let written = write_table(out, table, parts, &rows, |r: &&R| part_of(r))?;
     Ok((table.to_string(), written))
 }
 
@@ -223,21 +221,25 @@ pub fn write_parts(
     Ok(written)
 }
 
-/// Writes the parts `p` of a table with `p % peers == index`, each sorted.
-fn write_table<R: Row + Ord>(
+/// Writes the parts `p` of a table with `p % peers == index`, from rows in
+/// sorted order.
+fn write_table<R: Row>(
     out: &Out,
     table: &str,
     parts: usize,
-    mut rows: Vec<R>,
-    part_of: impl Fn(&R) -> u64,
+    rows: &[&R],
+    part_of: impl Fn(&&R) -> u64,
 ) -> Result<u64, String> {
     let (index, peers) = out.me;
     let dir = out.dir.join(table);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    rows.sort();
     let mut written = 0;
     for part in (index..parts).step_by(peers) {
-        let mine: Vec<&R> = rows.iter().filter(|r| part_of(r) == part as u64).collect();
+        let mine: Vec<&R> = rows
+            .iter()
+            .filter(|r| part_of(r) == part as u64)
+            .copied()
+            .collect();
         let path = dir.join(format!("part-{part:05}.{}", out.format.extension()));
         output::write_table(&path, out.format, &mine)
             .map_err(|e| format!("{}: {e}", path.display()))?;

@@ -501,8 +501,8 @@ fn publish_epoch(
         engine.friendship_state.borrow().len() as u64,
         engine.adoption_state.borrow().len() as u64,
     );
+    // Writing consolidated every table (only present rows are held now).
     let all = engine::gather(worker, (written, sizes));
-    engine.captures.compact();
     let (results, sizes): (Vec<_>, Vec<_>) = all.into_iter().unzip();
     let merged = run::merge_written(results);
     if index != 0 {
