@@ -78,6 +78,8 @@ pub struct Engine {
     time: Time,
     /// Records sent since the worker last stepped.
     pending: usize,
+    /// Operator timings (`REACH_PROFILE_OPERATORS`).
+    profile: Option<super::profile::Shared>,
 }
 
 impl Engine {
@@ -92,6 +94,7 @@ impl Engine {
         expected_friendships: usize,
     ) -> Engine {
         let dictionary = dictionary.shared();
+        let profile = super::profile::install(worker);
         let probe = Probe::new();
         let friendship_counts: Counters = Rc::default();
         let adoption_counts: Counters = Rc::default();
@@ -159,6 +162,7 @@ impl Engine {
             dictionary,
             time: 0,
             pending: 0,
+            profile,
         }
     }
 
@@ -190,6 +194,9 @@ impl Engine {
         self.inputs.advance_to(self.time);
         let (probe, time) = (&self.probe, self.time);
         worker.step_while(|| probe.less_than(&time));
+        if let Some(profile) = &self.profile {
+            super::profile::report(profile, worker.index(), &format!("epoch {}", time - 1));
+        }
     }
 
     /// Sends a night's changes as the open epoch: new topics are interned

@@ -9,6 +9,7 @@
 //! tells process 0 that every part file is written.
 
 pub(crate) mod engine;
+pub(crate) mod profile;
 pub(crate) mod write;
 
 use std::collections::BTreeMap;
