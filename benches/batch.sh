@@ -66,14 +66,11 @@ REPORT="$RESULTS/batch-$STAMP.md"
 TARGET_SPEEDUP=1.6      # 2 workers at least 1.6x faster than 1
 TARGET_BYTES=100        # peak RSS under 100 bytes per friendship
 
-log() { printf '[bench] %s\n' "$*" >&2; }
+# log, need_time, busy_seconds, busy_rivals, wait_quiet (idle machine), machine_line.
+source "$ROOT/benches/lib.sh"
 
 # ---------------------------------------------------------------- tools
-if [[ ! -x /usr/bin/time ]]; then
-    log "installing /usr/bin/time (Debian package 'time')"
-    apt-get update -qq
-    apt-get install -y -qq time >/dev/null
-fi
+need_time
 
 if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import duckdb' 2>/dev/null; then
     log "installing duckdb into $VENV"
@@ -114,28 +111,10 @@ cat "$FRIENDSHIPS" > /dev/null   # warm the page cache: every run reads from mem
 # ---------------------------------------------------------------- measuring
 mkdir -p "$OUT" "$RESULTS"
 
-# busy_seconds: CPU seconds the whole machine has been busy since boot.
-busy_seconds() {
-    awk -v hz="$(getconf CLK_TCK)" '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat
-}
 
 # wait_quiet: waits until the machine is idle (other processes use < 10% of
 # the CPUs over 2 s), at most QUIET_WAIT seconds; then goes on regardless.
 QUIET_WAIT="${QUIET_WAIT:-600}"
-wait_quiet() {
-    local start=$SECONDS a b busy
-    while :; do
-        a=$(busy_seconds); sleep 2; b=$(busy_seconds)
-        busy=$(awk -v a="$a" -v b="$b" -v n="$(nproc)" 'BEGIN { printf "%.2f", (b - a) / 2 / n }')
-        awk -v x="$busy" 'BEGIN { exit !(x < 0.10) }' && return 0
-        if ((SECONDS - start >= QUIET_WAIT)); then
-            log "machine still busy (${busy} of the CPUs used by others); measuring anyway"
-            return 0
-        fi
-        log "machine busy (${busy} of the CPUs used by others), waiting"
-        sleep 8
-    done
-}
 
 # measure NAME CMD...: runs CMD under /usr/bin/time -v REPEAT times and sets
 # WALL[NAME], CPU[NAME], OTHERS[NAME] from the fastest run and RSS_KB[NAME]

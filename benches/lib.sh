@@ -42,7 +42,8 @@ busy_rivals() {
 
 # wait_quiet: waits until no rival shows (re-checking every 30 s) and the
 # rest of the machine uses < 10% of the CPUs over 2 s; at most QUIET_WAIT
-# seconds (default 3600), then goes on regardless.
+# seconds (default 3600), then goes on regardless. QUIET_BUSY is the share
+# of the CPUs others used at the last look.
 wait_quiet() {
     local start=$SECONDS a b busy rivals
     while :; do
@@ -50,6 +51,7 @@ wait_quiet() {
         if [[ -z "$rivals" ]]; then
             a=$(busy_seconds); sleep 2; b=$(busy_seconds)
             busy=$(awk -v a="$a" -v b="$b" -v n="$(nproc)" 'BEGIN { printf "%.2f", (b - a) / 2 / n }')
+            QUIET_BUSY="$busy"
             awk -v x="$busy" 'BEGIN { exit !(x < 0.10) }' && return 0
         fi
         if ((SECONDS - start >= ${QUIET_WAIT:-3600})); then

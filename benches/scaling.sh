@@ -65,13 +65,10 @@ STAMP="$(date +%Y-%m-%d-%H%M%S)"
 REPORT="$RESULTS/scaling-$STAMP.md"
 TARGET_RATIO=1.2   # 2x1 within 1.2x of 1x2 (the issue's target)
 
-log() { printf '[bench] %s\n' "$*" >&2; }
+# log, need_time, busy_seconds, busy_rivals, wait_quiet (idle machine), machine_line.
+source "$ROOT/benches/lib.sh"
 
-if [[ ! -x /usr/bin/time ]]; then
-    log "installing /usr/bin/time (Debian package 'time')"
-    apt-get update -qq
-    apt-get install -y -qq time >/dev/null
-fi
+need_time
 
 if [[ -n "${REACH_BIN:-}" ]]; then
     REACH="$REACH_BIN"
@@ -86,24 +83,7 @@ mkdir -p "$WORK" "$RESULTS"
 [[ "$REACH" -ef "$WORK/reach" ]] || cp -p "$REACH" "$WORK/reach"
 REACH="$WORK/reach"
 
-busy_seconds() {
-    awk -v hz="$(getconf CLK_TCK)" '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat
-}
 QUIET_WAIT="${QUIET_WAIT:-600}"
-wait_quiet() {
-    local start=$SECONDS a b busy
-    while :; do
-        a=$(busy_seconds); sleep 2; b=$(busy_seconds)
-        busy=$(awk -v a="$a" -v b="$b" -v n="$(nproc)" 'BEGIN { printf "%.2f", (b - a) / 2 / n }')
-        awk -v x="$busy" 'BEGIN { exit !(x < 0.10) }' && return 0
-        if ((SECONDS - start >= QUIET_WAIT)); then
-            log "machine still busy (${busy} of the CPUs used by others); measuring anyway"
-            return 0
-        fi
-        log "machine busy (${busy} of the CPUs used by others), waiting"
-        sleep 8
-    done
-}
 
 # Fields of `/usr/bin/time -v` files: wall seconds, CPU seconds, peak RSS kB.
 wall_of() { awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0

@@ -30,9 +30,11 @@ DATA="$ROOT/target/bench-data/$USERS"
 OUT="$ROOT/target/bench-out/significance-$USERS"
 RESULTS="$ROOT/target/bench-results"
 REPORT="$RESULTS/significance-$(date +%Y-%m-%d-%H%M%S).md"
-log() { printf '[bench] %s\n' "$*" >&2; }
+# log, need_time, busy_seconds, busy_rivals, wait_quiet (idle machine), machine_line.
+source "$ROOT/benches/lib.sh"
+QUIET_WAIT="${QUIET_WAIT:-300}"
 
-[[ -x /usr/bin/time ]] || { log "needs /usr/bin/time (apt-get install time)"; exit 1; }
+need_time
 if [[ -z "${REACH_BIN:-}" && "${SKIP_BUILD:-0}" != 1 ]]; then
     log "cargo build --release"
     cargo build --release --quiet
@@ -51,28 +53,13 @@ if [[ ! -s "$DATA/adoptions.csv" ]]; then
 fi
 cat "$DATA/friendships.csv" "$DATA/adoptions.csv" > /dev/null   # warm the page cache
 
-busy_seconds() {
-    awk -v hz="$(getconf CLK_TCK)" '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat
-}
-wait_quiet() {
-    local start=$SECONDS a b busy
-    while :; do
-        a=$(busy_seconds); sleep 2; b=$(busy_seconds)
-        busy=$(awk -v a="$a" -v b="$b" -v n="$(nproc)" 'BEGIN { printf "%.2f", (b - a) / 2 / n }')
-        awk -v x="$busy" 'BEGIN { exit !(x < 0.10) }' && { echo "$busy"; return 0; }
-        if ((SECONDS - start >= ${QUIET_WAIT:-300})); then
-            log "machine still busy (${busy} of the CPUs used by others); measuring anyway"
-            echo "$busy"; return 0
-        fi
-        sleep 8
-    done
-}
 
 declare -A SECS CPU RSS BUSY
 for r in $ROUNDS; do
     best=""; cpu=""; peak=0
     for ((i = 0; i < REPEAT; i++)); do
-        BUSY[$r]=$(wait_quiet)
+        wait_quiet
+        BUSY[$r]="${QUIET_BUSY:-?}"
         /usr/bin/time -v -o "$OUT/r$r.time" "$REACH" run --friendships "$DATA/friendships.csv" \
             --adoptions "$DATA/adoptions.csv" --output "$OUT/r$r" --workers 2 --quiet \
             --set "shuffle_rounds=$r"

@@ -79,14 +79,11 @@ TARGET_BYTES=200        # peak RSS under 200 bytes per friendship
 ISSUE_DUCK_S=57
 ISSUE_DUCK_GB=3.1
 
-log() { printf '[bench] %s\n' "$*" >&2; }
+# log, need_time, busy_seconds, busy_rivals, wait_quiet (idle machine), machine_line.
+source "$ROOT/benches/lib.sh"
 
 # ---------------------------------------------------------------- tools
-if [[ ! -x /usr/bin/time ]]; then
-    log "installing /usr/bin/time (Debian package 'time')"
-    apt-get update -qq
-    apt-get install -y -qq time >/dev/null
-fi
+need_time
 
 if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import duckdb' 2>/dev/null; then
     log "installing duckdb into $VENV"
@@ -126,44 +123,12 @@ cat "$FRIENDSHIPS" "$ADOPTIONS" > /dev/null   # warm the page cache: every run r
 # ---------------------------------------------------------------- measuring
 mkdir -p "$OUT" "$RESULTS"
 
-# busy_seconds: CPU seconds the whole machine has been busy since boot.
-busy_seconds() {
-    awk -v hz="$(getconf CLK_TCK)" '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat
-}
 
-# busy_rivals: the lines of `top -b -n 1 | head -15` (the busiest processes)
-# naming reach, duckdb, python, rustc or cargo with CPU use above 0.
-busy_rivals() {
-    top -b -n 1 | head -15 |
-        awk 'NR > 7 && $9 + 0 > 0 && $12 ~ /^(reach|duckdb|python|rustc|cargo)/'
-}
 
 # wait_quiet: waits until no rival process shows in top (re-checking every
 # 30 s) and the rest of the machine uses < 10% of the CPUs over 2 s; at most
 # QUIET_WAIT seconds, then goes on regardless.
 QUIET_WAIT="${QUIET_WAIT:-3600}"
-wait_quiet() {
-    local start=$SECONDS a b busy rivals
-    while :; do
-        rivals="$(busy_rivals)"
-        if [[ -z "$rivals" ]]; then
-            a=$(busy_seconds); sleep 2; b=$(busy_seconds)
-            busy=$(awk -v a="$a" -v b="$b" -v n="$(nproc)" 'BEGIN { printf "%.2f", (b - a) / 2 / n }')
-            awk -v x="$busy" 'BEGIN { exit !(x < 0.10) }' && return 0
-        fi
-        if ((SECONDS - start >= QUIET_WAIT)); then
-            log "machine still busy after ${QUIET_WAIT}s; measuring anyway"
-            return 0
-        fi
-        if [[ -n "$rivals" ]]; then
-            log "other processes using CPU, waiting 30 s:"
-            printf '%s\n' "$rivals" | sed 's/^/[bench]   /' >&2
-        else
-            log "machine busy (${busy} of the CPUs used by others), waiting 30 s"
-        fi
-        sleep 30
-    done
-}
 
 # measure NAME CMD...: runs CMD under /usr/bin/time -v REPEAT times and sets
 # WALL[NAME], CPU[NAME], OTHERS[NAME] from the fastest run (whose time
