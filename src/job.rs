@@ -136,6 +136,8 @@ pub struct ServeSpec {
     pub poll_seconds: Option<f64>,
     /// Nights whose change feeds stay in the output (default 30).
     pub keep_feeds: Option<usize>,
+    /// Give freed memory back to the system after each night (default true).
+    pub return_memory: Option<bool>,
 }
 
 /// When a night directory in the inbox is complete.
@@ -165,6 +167,8 @@ pub struct Serve {
     pub poll_seconds: f64,
     /// Nights whose change feeds stay in the output.
     pub keep_feeds: usize,
+    /// Give freed memory back to the system after each night.
+    pub return_memory: bool,
 }
 
 /// A job file as written.
@@ -365,6 +369,7 @@ impl Job {
                     ready: overrides.ready.or(spec.serve.ready).unwrap_or_default(),
                     poll_seconds,
                     keep_feeds: spec.serve.keep_feeds.unwrap_or(30),
+                    return_memory: spec.serve.return_memory.unwrap_or(true),
                     inbox,
                 })
             }
