@@ -29,7 +29,10 @@ fn every_job_file_resolves() {
     assert_eq!(serve.applied, Path::new("data/demo/applied"));
     assert_eq!(serve.rejected, Path::new("data/demo/rejected"));
     assert_eq!(serve.ready, reach::job::Ready::Marker);
-    assert!(serve.return_memory, "a service gives memory back by default");
+    assert!(
+        serve.return_memory,
+        "a service gives memory back by default"
+    );
     assert_eq!(serve.keep_feeds, 30);
 }
 

@@ -35,7 +35,9 @@ pub fn install(worker: &mut Worker) -> Option<Shared> {
             for (at, event) in events.iter() {
                 match event {
                     TimelyEvent::Operates(op) => {
-                        profile.names.insert(op.id, (op.addr.clone(), op.name.clone()));
+                        profile
+                            .names
+                            .insert(op.id, (op.addr.clone(), op.name.clone()));
                     }
                     TimelyEvent::Schedule(s) => match s.start_stop {
                         StartStop::Start => {
@@ -61,6 +63,13 @@ pub fn report(profile: &Shared, worker: usize, what: &str) {
     busy.sort_unstable_by(|a, b| b.cmp(a));
     for (duration, id) in busy.into_iter().take(25) {
         let (addr, name) = profile.names.get(&id).cloned().unwrap_or_default();
-        tracing::info!(worker, what, seconds = duration.as_secs_f64(), ?addr, name, "operator");
+        tracing::info!(
+            worker,
+            what,
+            seconds = duration.as_secs_f64(),
+            ?addr,
+            name,
+            "operator"
+        );
     }
 }

@@ -161,7 +161,9 @@ fn write_with_changes<R: Row + Ord + Clone + std::fmt::Debug>(
         let mut changes = changes_at(captured, *time);
         changes.sort();
         let changes: Vec<&Change<R>> = changes.iter().collect();
-        write_table(out, &feed, parts, &changes, |c: &&Change<R>| part_of(&c.row))?;
+        write_table(out, &feed, parts, &changes, |c: &&Change<R>| {
+            part_of(&c.row)
+        })?;
     }
     compact(captured);
     let updates = captured.borrow();
