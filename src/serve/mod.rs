@@ -114,7 +114,19 @@ pub fn serve(job: &Job, drain: bool, quiet: bool) -> Result<ServeReport> {
     }
     let plan = crate::cluster::plan(job)?;
     signals::install();
-    let context = Context::open(job, quiet || resume.is_some(), &plan)?;
+    // A resumed service reads its checkpoint, never the base: the base files
+    // may have been moved or deleted since the first start.
+    let context = match &resume {
+        Some(_) => {
+            let mut resumed = job.clone();
+            resumed.source = crate::job::Source::Files {
+                friendships: None,
+                adoptions: None,
+            };
+            Context::open(&resumed, true, &plan)?
+        }
+        None => Context::open(job, quiet, &plan)?,
+    };
     let fingerprints = match resume {
         Some(_) => None,
         None => context.fingerprint(),
