@@ -377,3 +377,38 @@ fn sigterm_stops_between_nights_and_keeps_the_output() {
     assert_eq!(manifest_nights(&out), [NIGHTS[0]]);
     assert!(out.join("_SUCCESS").exists());
 }
+
+/// Two processes on loopback (one worker each) serve the same nights as
+/// one: the same tables and feeds as the batch run, each night once.
+#[test]
+fn two_processes_serve_like_one() {
+    let f = fixture(400);
+    let (out, inbox) = (f.root.join("out"), f.root.join("inbox"));
+    for night in NIGHTS {
+        deliver(&f, &inbox, night);
+    }
+    let ports: Vec<u16> = (0..2)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect::<Vec<_>>()
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect();
+    let hosts = f.root.join("hosts.txt");
+    let text: String = ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect();
+    std::fs::write(&hosts, text).unwrap();
+    let children: Vec<Child> = (0..2)
+        .map(|process| {
+            serve(&f, &out, &inbox, 1, &[])
+                .args(["--processes", "2", "--process", &process.to_string()])
+                .arg("--hostfile")
+                .arg(&hosts)
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    assert_eq!(manifest_nights(&out), NIGHTS);
+    assert_eq!(tables(&out), f.expected);
+}
