@@ -17,6 +17,7 @@ pub mod error;
 pub mod generate;
 pub mod input;
 pub mod job;
+pub mod memory;
 pub mod output;
 pub mod params;
 pub mod report;

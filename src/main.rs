@@ -7,7 +7,7 @@ use clap::Parser;
 use reach::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    keep_freed_memory();
+    reach::memory::keep_freed();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -37,20 +37,3 @@ fn main() -> ExitCode {
 /// topical stage in malloc/free (perf, 100k users).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Tells mimalloc to keep freed memory instead of handing it back to the
-/// operating system after 10 ms: differential's merge batchers free and
-/// reallocate large buffers continuously, and returning them made a third of
-/// a friendships run the kernel zeroing fresh pages (perf, 100k users).
-fn keep_freed_memory() {
-    // `mi_option_purge_delay`: its index in mimalloc v3's option enum
-    // (checked against `MIMALLOC_VERBOSE=1`, which lists options in enum
-    // order; libmimalloc-sys is pinned so the C library cannot move under it).
-    const PURGE_DELAY_V3: libmimalloc_sys::mi_option_t = 15;
-    // SAFETY: plain calls into mimalloc's C API with valid arguments.
-    unsafe {
-        if libmimalloc_sys::mi_version() >= 30000 {
-            libmimalloc_sys::mi_option_set(PURGE_DELAY_V3, -1);
-        }
-    }
-}
