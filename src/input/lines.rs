@@ -110,15 +110,9 @@ pub fn sniff(source: &Source) -> Result<Sniff, ReadFailure> {
     };
     let mut found = None;
     let end = read_share(source, &whole, |line| {
-        found = Some(match line.text {
-            Ok(text) => Sniff {
-                sep: Sep::detect(text),
-                first_record_offset: line.offset,
-            },
-            Err(_) => Sniff {
-                sep: Sep::Spaces,
-                first_record_offset: line.offset,
-            },
+        found = Some(Sniff {
+            sep: line.text.map_or(Sep::Spaces, Sep::detect),
+            first_record_offset: line.offset,
         });
         false
     })?;
@@ -194,9 +188,9 @@ pub fn read_share(
         let buf = reader.fill_buf().map_err(|e| fail(line_in_share, e))?;
         if buf.is_empty() {
             if !carry.is_empty() || too_long {
-                let go_on = deliver(&carry, too_long, line_start, line_in_share, &mut each);
+                // The last line of the file: nothing follows to stop reading.
+                let _ = deliver(&carry, too_long, line_start, line_in_share, &mut each);
                 offset = line_start + carry.len() as u64;
-                let _ = go_on;
             }
             break;
         }

@@ -50,7 +50,7 @@ pub fn list_sources(path: &Path) -> Result<Vec<Source>> {
             let entry = entry.map_err(|e| Error::io(path, e))?;
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with('.') || name.starts_with('_') {
+            if is_hidden(&name) {
                 continue;
             }
             let file_type = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
@@ -68,16 +68,25 @@ pub fn list_sources(path: &Path) -> Result<Vec<Source>> {
     } else {
         files.push(path.to_path_buf());
     }
-    files
-        .into_iter()
-        .map(|path| {
-            let bytes = std::fs::metadata(&path)
-                .map_err(|e| Error::io(&path, e))?
-                .len();
-            let gz = path.extension().is_some_and(|e| e == "gz");
-            Ok(Source { path, bytes, gz })
-        })
-        .collect()
+    files.into_iter().map(Source::of_file).collect()
+}
+
+/// Whether a directory entry is skipped by every listing of inputs, nights
+/// and inboxes: names starting with `.` or `_` (hidden files, markers such
+/// as `_SUCCESS`, writers' temporary names).
+pub fn is_hidden(name: &str) -> bool {
+    name.starts_with('.') || name.starts_with('_')
+}
+
+impl Source {
+    /// A file as a source: its size, and gzip if its name ends in `.gz`.
+    pub fn of_file(path: PathBuf) -> Result<Source> {
+        let bytes = std::fs::metadata(&path)
+            .map_err(|e| Error::io(&path, e))?
+            .len();
+        let gz = path.extension().is_some_and(|e| e == "gz");
+        Ok(Source { path, bytes, gz })
+    }
 }
 
 /// A byte range of one source that one worker reads.

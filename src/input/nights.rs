@@ -31,7 +31,7 @@ pub fn list_nights(deltas: &Path) -> Result<Vec<Night>> {
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(deltas, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name.starts_with('_') {
+        if super::is_hidden(&name) {
             continue;
         }
         if name.ends_with(".ready") && !entry.path().is_dir() {
@@ -74,7 +74,7 @@ pub fn night(name: String, dir: PathBuf) -> Result<Night> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if file_name.starts_with('.') || file_name.starts_with('_') {
+        if super::is_hidden(&file_name) {
             continue;
         }
         let slot = if file_name.starts_with("friendships") {
@@ -100,11 +100,7 @@ pub fn night(name: String, dir: PathBuf) -> Result<Night> {
                 other.path.display()
             )));
         }
-        let bytes = std::fs::metadata(&path)
-            .map_err(|e| Error::io(&path, e))?
-            .len();
-        let gz = path.extension().is_some_and(|e| e == "gz");
-        *slot = Some(Source { path, bytes, gz });
+        *slot = Some(Source::of_file(path)?);
     }
     Ok(night)
 }

@@ -80,6 +80,13 @@ impl ReadStats {
         self.bad.extend(report.bad);
     }
 
+    /// The bad lines kept, in file and line order.
+    pub(crate) fn sorted_bad(&self) -> Vec<BadLine> {
+        let mut bad = self.bad.clone();
+        bad.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        bad
+    }
+
     pub(crate) fn add(&mut self, other: &ReadStats) {
         self.friendship_records += other.friendship_records;
         self.adoption_records += other.adoption_records;
@@ -339,9 +346,7 @@ fn finish(
     };
     write("summary.json", summary::to_json(&summary))?;
     if job.params.max_bad_lines > 0 {
-        let mut bad = totals.read.bad.clone();
-        bad.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-        output::write_rejects(&staging.join("rejects.csv"), &bad)?;
+        output::write_rejects(&staging.join("rejects.csv"), &totals.read.sorted_bad())?;
     }
     let run = serde_json::json!({
         "workers_per_process": job.workers,
@@ -365,6 +370,12 @@ fn expected_friendships(context: &Context, peers: usize) -> usize {
             .map(|s| s.bytes as usize / 12)
             .sum(),
     };
+    per_worker_with_slack(total, peers)
+}
+
+/// A worker's share of `total` records plus 10%: what its set operator
+/// reserves up front (an overestimate costs only address space).
+pub(crate) fn per_worker_with_slack(total: usize, peers: usize) -> usize {
     total / peers + total / peers / 10
 }
 
@@ -648,8 +659,7 @@ pub(crate) fn totals(
 /// Fails the job if the inputs had more bad lines than tolerated, or no records.
 pub(crate) fn check_read(job: &Job, context: &Context, read: &ReadStats) -> Result<()> {
     if read.bad_total > job.params.max_bad_lines {
-        let mut bad = read.bad.clone();
-        bad.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        let mut bad = read.sorted_bad();
         bad.truncate(5);
         return Err(Error::BadLines {
             bad,

@@ -54,7 +54,7 @@ fn entries(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name.starts_with('_') {
+        if crate::input::is_hidden(&name) {
             continue;
         }
         found.push((name, entry.path()));

@@ -257,8 +257,7 @@ fn serve_worker(
         }
         if read.bad_total > job.params.max_bad_lines {
             if lead {
-                let mut bad = read.bad.clone();
-                bad.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+                let bad = read.sorted_bad();
                 let mut reasons = vec![format!(
                     "{} bad line(s) (max_bad_lines = {}); the first ones, with paths as they were in the inbox:",
                     read.bad_total, job.params.max_bad_lines
@@ -452,7 +451,7 @@ fn restore(worker: &mut Worker, context: &Context, meta: &checkpoint::Meta) -> R
                 .expect("every checkpoint topic is interned")
         })
         .collect();
-    let expected = meta.friendships as usize / peers + meta.friendships as usize / peers / 10;
+    let expected = run::per_worker_with_slack(meta.friendships as usize, peers);
     let mut engine = Engine::build(worker, &job.params, dictionary, true, job.parts, expected);
     for (friendships, adoptions) in sets {
         for ((user, topic), day) in adoptions {
