@@ -78,6 +78,11 @@ fn compact<R: Ord + Clone + std::fmt::Debug>(captured: &Captured<R>) {
     for update in updates.iter_mut() {
         update.1 = 0;
     }
+    // After the first compaction the updates are a sorted prefix and one
+    // epoch's unsorted tail: the stable sort merges those runs in about
+    // linear time (the unstable sort inside consolidation would sort
+    // everything again), and consolidation then finds them sorted.
+    updates.sort_by(|a, b| a.0.cmp(&b.0));
     differential_dataflow::consolidation::consolidate_updates(&mut updates);
     if let Some((row, _, diff)) = updates.iter().find(|(_, _, diff)| *diff != 1) {
         panic!("a table row with multiplicity {diff}: {row:?}");
@@ -158,8 +163,8 @@ fn write_with_changes<R: Row + Ord + Clone + std::fmt::Debug>(
     // once, never copied.
     for (night, time) in feeds {
         let feed = format!("changes/{night}/{table}");
-        let mut changes = changes_at(captured, *time);
-        changes.sort();
+        // Consolidated, so in row order and one change per row.
+        let changes = changes_at(captured, *time);
         let changes: Vec<&Change<R>> = changes.iter().collect();
         write_table(out, &feed, parts, &changes, |c: &&Change<R>| {
             part_of(&c.row)
@@ -235,15 +240,16 @@ fn write_table<R: Row>(
     let (index, peers) = out.me;
     let dir = out.dir.join(table);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // One pass puts the rows into their parts (in order, as they come).
+    let mut by_part: Vec<Vec<&R>> = vec![Vec::new(); parts];
+    for row in rows {
+        by_part[part_of(row) as usize].push(*row);
+    }
     let mut written = 0;
     for part in (index..parts).step_by(peers) {
-        let mine: Vec<&R> = rows
-            .iter()
-            .filter(|r| part_of(r) == part as u64)
-            .copied()
-            .collect();
+        let mine = &by_part[part];
         let path = dir.join(format!("part-{part:05}.{}", out.format.extension()));
-        output::write_table(&path, out.format, &mine)
+        output::write_table(&path, out.format, mine)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         written += mine.len() as u64;
     }
