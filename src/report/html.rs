@@ -104,7 +104,7 @@ pre { padding: 0.7em; overflow-x: auto; white-space: pre-wrap; }
 ";
 
 /// Builds the whole page.
-pub fn page(data: &Data, degree_svg: &str, influence_svg: &str, top_n: usize) -> String {
+pub fn page(data: &Data, degree_svg: &str, influence_svg: &str) -> String {
     let mut h = String::new();
     h.push_str("<!DOCTYPE html>\n");
     h.push_str("<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n");
@@ -123,7 +123,7 @@ pub fn page(data: &Data, degree_svg: &str, influence_svg: &str, top_n: usize) ->
     degrees(&mut h, data, degree_svg);
     influence(&mut h, data, influence_svg);
     tiers(&mut h, data);
-    topics(&mut h, data, top_n);
+    topics(&mut h, data);
     if data.shuffle.is_some() {
         shuffle(&mut h, data);
     }
@@ -287,7 +287,7 @@ fn tiers(h: &mut String, data: &Data) {
     h.push_str("</table>\n");
 }
 
-fn topics(h: &mut String, data: &Data, top_n: usize) {
+fn topics(h: &mut String, data: &Data) {
     h.push_str("<h2 id=\"topics\">Topics</h2>\n");
     let shown = data.top_topics.len() as u64;
     let _ = writeln!(
@@ -295,7 +295,7 @@ fn topics(h: &mut String, data: &Data, top_n: usize) {
         "<p>The {} topics with the most adopters (ties: name), of <span data-key=\"topics_total\">{}</span>; \
          <span data-key=\"topics_not_shown\">{}</span> are not shown (all are in the <code>topics</code> table). \
          Socially explained: adoptions that came 1..W days after a friend's adoption of the same topic.</p>",
-        shown.min(top_n as u64),
+        shown,
         int(data.topics_total),
         int(data.topics_total - shown)
     );

@@ -26,7 +26,7 @@ pub fn build(dir: &Path, top_n: usize) -> Result<String> {
     let data = data::collect(&out, top_n)?;
     let degree_svg = figures::degree_ccdf(&data)?;
     let influence_svg = figures::influence_grid(&data)?;
-    Ok(html::page(&data, &degree_svg, &influence_svg, top_n))
+    Ok(html::page(&data, &degree_svg, &influence_svg))
 }
 
 /// Builds the page for `dir` and writes it atomically (a temporary file

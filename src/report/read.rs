@@ -6,6 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::input::lines::Sep;
+use crate::input::records::split;
 
 /// A published output directory, checked to be complete.
 #[derive(Debug)]
@@ -138,7 +140,6 @@ impl OutputDir {
         let file = File::open(part).map_err(|e| Error::io(part, e))?;
         let mut reader = BufReader::with_capacity(1 << 20, file);
         let mut line = String::new();
-        let mut fields: Vec<String> = Vec::new();
         let mut picks: Option<Vec<usize>> = None;
         // `number` is the line a record starts on; `next` the line after it.
         let mut next = 1u64;
@@ -166,9 +167,15 @@ impl OutputDir {
                 }
             }
             let text = line.strip_suffix('\n').unwrap_or(&line);
-            split_csv(text, &mut fields);
+            // The input parser's RFC 4180 splitter: fields borrow the line.
+            let mut fields = Vec::new();
+            split(text, Sep::Comma, &mut fields)
+                .map_err(|reason| Error::Input(format!("{}:{number}: {reason}", part.display())))?;
             match &picks {
-                None => picks = Some(pick(&fields, columns, part)?),
+                None => {
+                    let header: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+                    picks = Some(pick(&header, columns, part)?);
+                }
                 Some(picks) => {
                     if let Some(&p) = picks.iter().find(|&&p| p >= fields.len()) {
                         return Err(Error::Input(format!(
@@ -178,7 +185,7 @@ impl OutputDir {
                             p + 1
                         )));
                     }
-                    let cells: Vec<&str> = picks.iter().map(|&p| fields[p].as_str()).collect();
+                    let cells: Vec<&str> = picks.iter().map(|&p| &*fields[p]).collect();
                     each(&cells).map_err(|reason| {
                         Error::Input(format!("{}:{number}: {reason}", part.display()))
                     })?;
@@ -211,28 +218,6 @@ fn pick(header: &[String], wanted: &[&str], file: &Path) -> Result<Vec<usize>> {
         .collect()
 }
 
-/// Splits one CSV record as the writer in [`crate::output::csv`] writes it
-/// (RFC 4180: fields quoted only when needed, inner quotes doubled).
-pub fn split_csv(line: &str, fields: &mut Vec<String>) {
-    fields.clear();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            ('"', true) => quoted = false,
-            ('"', false) if field.is_empty() => quoted = true,
-            (',', false) => fields.push(std::mem::take(&mut field)),
-            (c, _) => field.push(c),
-        }
-    }
-    fields.push(field);
-}
-
 /// Parses an integer cell.
 pub fn int(cell: &str, column: &str) -> std::result::Result<u64, String> {
     cell.parse()
@@ -256,7 +241,7 @@ mod tests {
     #[test]
     fn splits_quoted_fields() {
         let mut fields = Vec::new();
-        split_csv(r#"a,"b,c","d""e",,"""#, &mut fields);
+        split(r#"a,"b,c","d""e",,"""#, Sep::Comma, &mut fields).unwrap();
         assert_eq!(fields, vec!["a", "b,c", "d\"e", "", ""]);
     }
 
