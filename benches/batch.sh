@@ -110,45 +110,7 @@ cat "$FRIENDSHIPS" > /dev/null   # warm the page cache: every run reads from mem
 
 # ---------------------------------------------------------------- measuring
 mkdir -p "$OUT" "$RESULTS"
-
-
-# wait_quiet: waits until the machine is idle (other processes use < 10% of
-# the CPUs over 2 s), at most QUIET_WAIT seconds; then goes on regardless.
-QUIET_WAIT="${QUIET_WAIT:-600}"
-
-# measure NAME CMD...: runs CMD under /usr/bin/time -v REPEAT times and sets
-# WALL[NAME], CPU[NAME], OTHERS[NAME] from the fastest run and RSS_KB[NAME]
-# to the largest peak RSS of all runs (peak memory varies from run to run).
-declare -A WALL CPU RSS_KB OTHERS
-measure() {
-    local name="$1"; shift
-    local tfile="$OUT/$name.time" best="" i wall cpu rss before after others
-    for ((i = 1; i <= REPEAT; i++)); do
-        wait_quiet
-        log "run $name ($i/$REPEAT): $*"
-        before=$(busy_seconds)
-        if ! /usr/bin/time -v -o "$tfile.$i" "$@" > "$OUT/$name.stdout" 2> "$OUT/$name.stderr"; then
-            echo "[bench] $name failed; stderr:" >&2
-            tail -20 "$OUT/$name.stderr" >&2
-            exit 1
-        fi
-        after=$(busy_seconds)
-        # Elapsed is h:mm:ss or m:ss.ss.
-        wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {
-                   n = split($2, p, ":"); s = 0
-                   for (k = 1; k <= n; k++) s = s * 60 + p[k]
-                   printf "%.2f", s }' "$tfile.$i")
-        cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$tfile.$i")
-        rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$tfile.$i")
-        others=$(awk -v a="$before" -v b="$after" -v c="$cpu" 'BEGIN { x = b - a - c; printf "%.1f", (x < 0 ? 0 : x) }')
-        log "  $name: ${wall}s wall, ${cpu}s cpu, $((rss / 1024)) MB peak RSS, others ${others}s cpu"
-        if [[ -z "$best" ]] || awk -v a="$wall" -v b="${WALL[$name]}" 'BEGIN { exit !(a < b) }'; then
-            best=$i; WALL[$name]=$wall; CPU[$name]=$cpu; OTHERS[$name]=$others
-        fi
-        if ((rss > ${RSS_KB[$name]:-0})); then RSS_KB[$name]=$rss; fi
-    done
-    cp "$tfile.$best" "$tfile"
-}
+QUIET_WAIT="${QUIET_WAIT:-600}"   # see wait_quiet in benches/lib.sh
 
 measure reach-1w "$REACH" run --friendships "$FRIENDSHIPS" --output "$OUT/reach-1w" --workers 1 --quiet
 measure reach-2w "$REACH" run --friendships "$FRIENDSHIPS" --output "$OUT/reach-2w" --workers 2 --quiet

@@ -30,57 +30,36 @@ import os
 import sys
 import time
 
-try:
-    import duckdb
-except ImportError:  # pragma: no cover - depends on the machine
-    sys.exit("duckdb_batch.py: the duckdb package is missing: pip install duckdb")
+from duckdb_common import (
+    CONNECTOR_MIN,
+    SUPER_CONNECTOR_MIN,
+    add_connection_args,
+    connect,
+    load_friendships,
+    sql_path,
+)
 
-SUPER_CONNECTOR_MIN = 1000
-CONNECTOR_MIN = 101
-
-
-def sql_path(path: str) -> str:
-    """A path as a SQL string literal."""
-    return "'" + os.path.abspath(path).replace("'", "''") + "'"
+import duckdb  # after duckdb_common, which says how to install it
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("friendships", help="friendships CSV with header src,dst")
     parser.add_argument("out_dir", help="directory for users.csv and degree_distribution.csv")
-    parser.add_argument("--threads", type=int, default=2, help="DuckDB threads (default 2)")
-    parser.add_argument(
-        "--memory-limit",
-        default=None,
-        help="DuckDB memory_limit, e.g. 8GB (default: DuckDB's own, 80%% of RAM)",
-    )
+    add_connection_args(parser)
     args = parser.parse_args()
 
     if not os.path.isfile(args.friendships):
         sys.exit(f"duckdb_batch.py: no such file: {args.friendships}")
     os.makedirs(args.out_dir, exist_ok=True)
 
-    con = duckdb.connect(":memory:")
-    con.execute(f"SET threads = {int(args.threads)}")
-    if args.memory_limit:
-        con.execute(f"SET memory_limit = '{args.memory_limit}'")
-    # Output order is given by ORDER BY; input order does not matter.
-    con.execute("SET preserve_insertion_order = false")
+    con = connect(args)
 
     stages = {}
     t0 = time.perf_counter()
 
     # 1. Load + normalise + drop self-loops + DISTINCT: each friendship once, (least, greatest).
-    con.execute(
-        f"""
-        CREATE TEMP TABLE friendships AS
-        SELECT DISTINCT least(src, dst) AS a, greatest(src, dst) AS b
-        FROM read_csv({sql_path(args.friendships)},
-                      header = true, delim = ',',
-                      columns = {{'src': 'UBIGINT', 'dst': 'UBIGINT'}})
-        WHERE src <> dst
-        """
-    )
+    load_friendships(con, args.friendships)
     t1 = time.perf_counter()
     stages["load_dedupe_s"] = round(t1 - t0, 3)
 

@@ -61,18 +61,16 @@ import os
 import sys
 import time
 
-try:
-    import duckdb
-except ImportError:  # pragma: no cover - depends on the machine
-    sys.exit("duckdb_topical.py: the duckdb package is missing: pip install duckdb")
+from duckdb_common import (
+    CONNECTOR_MIN,
+    SUPER_CONNECTOR_MIN,
+    add_connection_args,
+    connect,
+    load_friendships,
+    sql_path,
+)
 
-SUPER_CONNECTOR_MIN = 1000
-CONNECTOR_MIN = 101
-
-
-def sql_path(path: str) -> str:
-    """A path as a SQL string literal."""
-    return "'" + os.path.abspath(path).replace("'", "''") + "'"
+import duckdb  # after duckdb_common, which says how to install it
 
 
 def main() -> int:
@@ -80,18 +78,13 @@ def main() -> int:
     parser.add_argument("friendships", help="friendships CSV with header src,dst")
     parser.add_argument("adoptions", help="adoptions CSV with header user,topic,day")
     parser.add_argument("out_dir", help="directory for the CSV tables")
-    parser.add_argument("--threads", type=int, default=2, help="DuckDB threads (default 2)")
+    add_connection_args(parser)
     parser.add_argument("--window", type=int, default=60, help="window_days W (default 60)")
     parser.add_argument("--top-k", type=int, default=100, help="leaders per topic K (default 100)")
     parser.add_argument(
         "--float-credit",
         action="store_true",
         help="credit as a plain float sum of 1/k (faster; exact ties may rank differently)",
-    )
-    parser.add_argument(
-        "--memory-limit",
-        default=None,
-        help="DuckDB memory_limit, e.g. 8GB (default: DuckDB's own, 80%% of RAM)",
     )
     args = parser.parse_args()
 
@@ -104,12 +97,7 @@ def main() -> int:
     W = int(args.window)
     K = int(args.top_k)
 
-    con = duckdb.connect(":memory:")
-    con.execute(f"SET threads = {int(args.threads)}")
-    if args.memory_limit:
-        con.execute(f"SET memory_limit = '{args.memory_limit}'")
-    # Output order is given by ORDER BY; input order does not matter.
-    con.execute("SET preserve_insertion_order = false")
+    con = connect(args)
 
     stages = {}
     t = [time.perf_counter()]
@@ -119,16 +107,7 @@ def main() -> int:
         stages[name] = round(t[-1] - t[-2], 3)
 
     # 1. Friendships: normalise + drop self-loops + DISTINCT once, then both directions.
-    con.execute(
-        f"""
-        CREATE TEMP TABLE friendships AS
-        SELECT DISTINCT least(src, dst) AS a, greatest(src, dst) AS b
-        FROM read_csv({sql_path(args.friendships)},
-                      header = true, delim = ',',
-                      columns = {{'src': 'UBIGINT', 'dst': 'UBIGINT'}})
-        WHERE src <> dst
-        """
-    )
+    load_friendships(con, args.friendships)
     friendships = con.execute("SELECT count(*) FROM friendships").fetchone()[0]
     con.execute(
         """

@@ -63,31 +63,43 @@ wait_quiet() {
     done
 }
 
-# measure NAME CMD...: runs CMD once under /usr/bin/time -v, on an idle
-# machine; sets WALL[NAME], CPU[NAME], RSS_KB[NAME], OTHERS[NAME] (CPU
-# seconds the rest of the machine used meanwhile) and keeps
-# OUT/NAME.{stdout,stderr,time}.
+# measure NAME CMD...: runs CMD under /usr/bin/time -v REPEAT times (default
+# 1), each on an idle machine, and sets WALL[NAME], CPU[NAME], OTHERS[NAME]
+# (CPU seconds the rest of the machine used meanwhile) from the fastest run
+# and RSS_KB[NAME] to the largest peak RSS of all runs (peak memory varies
+# from run to run). Keeps OUT/NAME.{stdout,stderr,time} (of the fastest run;
+# stderr without colour codes) and OUT/NAME.top.I (the machine before run I).
 declare -A WALL CPU RSS_KB OTHERS
 measure() {
     local name="$1"; shift
-    local before after
-    wait_quiet
-    log "run $name: $*"
-    before=$(busy_seconds)
-    if ! /usr/bin/time -v -o "$OUT/$name.time" "$@" > "$OUT/$name.stdout" 2> "$OUT/$name.stderr"; then
-        log "$name failed; stderr:"
-        tail -20 "$OUT/$name.stderr" >&2
-        exit 1
-    fi
-    after=$(busy_seconds)
-    WALL[$name]=$(awk -F': ' '/Elapsed \(wall clock\)/ {
-               n = split($2, p, ":"); s = 0
-               for (k = 1; k <= n; k++) s = s * 60 + p[k]
-               printf "%.2f", s }' "$OUT/$name.time")
-    CPU[$name]=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$OUT/$name.time")
-    RSS_KB[$name]=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$OUT/$name.time")
-    OTHERS[$name]=$(awk -v a="$before" -v b="$after" -v c="${CPU[$name]}" 'BEGIN { x = b - a - c; printf "%.1f", (x < 0 ? 0 : x) }')
-    log "  $name: ${WALL[$name]}s wall, ${CPU[$name]}s cpu, $((RSS_KB[$name] / 1024)) MB peak RSS, others ${OTHERS[$name]}s cpu"
+    local tfile="$OUT/$name.time" best="" i wall cpu rss before after others
+    for ((i = 1; i <= ${REPEAT:-1}; i++)); do
+        wait_quiet
+        top -b -n 1 | head -15 > "$OUT/$name.top.$i"
+        log "run $name ($i/${REPEAT:-1}): $*"
+        before=$(busy_seconds)
+        if ! /usr/bin/time -v -o "$tfile.$i" "$@" > "$OUT/$name.stdout" 2> "$OUT/$name.stderr.$i"; then
+            log "$name failed; stderr:"
+            tail -20 "$OUT/$name.stderr.$i" >&2
+            exit 1
+        fi
+        after=$(busy_seconds)
+        # Elapsed is h:mm:ss or m:ss.ss.
+        wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {
+                   n = split($2, p, ":"); s = 0
+                   for (k = 1; k <= n; k++) s = s * 60 + p[k]
+                   printf "%.2f", s }' "$tfile.$i")
+        cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$tfile.$i")
+        rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$tfile.$i")
+        others=$(awk -v a="$before" -v b="$after" -v c="$cpu" 'BEGIN { x = b - a - c; printf "%.1f", (x < 0 ? 0 : x) }')
+        log "  $name: ${wall}s wall, ${cpu}s cpu, $((rss / 1024)) MB peak RSS, others ${others}s cpu"
+        if [[ -z "$best" ]] || awk -v a="$wall" -v b="${WALL[$name]}" 'BEGIN { exit !(a < b) }'; then
+            best=$i; WALL[$name]=$wall; CPU[$name]=$cpu; OTHERS[$name]=$others
+        fi
+        if ((rss > ${RSS_KB[$name]:-0})); then RSS_KB[$name]=$rss; fi
+    done
+    cp "$tfile.$best" "$tfile"
+    sed 's/\x1b\[[0-9;]*m//g' "$OUT/$name.stderr.$best" > "$OUT/$name.stderr"
 }
 
 # machine_line: the machine and the binary measured, as markdown bullets.

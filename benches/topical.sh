@@ -130,44 +130,6 @@ mkdir -p "$OUT" "$RESULTS"
 # QUIET_WAIT seconds, then goes on regardless.
 QUIET_WAIT="${QUIET_WAIT:-3600}"
 
-# measure NAME CMD...: runs CMD under /usr/bin/time -v REPEAT times and sets
-# WALL[NAME], CPU[NAME], OTHERS[NAME] from the fastest run (whose time
-# report and stderr are kept as NAME.time and NAME.stderr) and RSS_KB[NAME]
-# to the largest peak RSS of all runs (peak memory varies from run to run).
-declare -A WALL CPU RSS_KB OTHERS
-measure() {
-    local name="$1"; shift
-    local tfile="$OUT/$name.time" best="" i wall cpu rss before after others
-    for ((i = 1; i <= REPEAT; i++)); do
-        wait_quiet
-        top -b -n 1 | head -15 > "$OUT/$name.top.$i"   # the machine just before the run
-        log "run $name ($i/$REPEAT): $*"
-        before=$(busy_seconds)
-        if ! /usr/bin/time -v -o "$tfile.$i" "$@" > "$OUT/$name.stdout" 2> "$OUT/$name.stderr.$i"; then
-            echo "[bench] $name failed; stderr:" >&2
-            tail -20 "$OUT/$name.stderr.$i" >&2
-            exit 1
-        fi
-        after=$(busy_seconds)
-        # Elapsed is h:mm:ss or m:ss.ss.
-        wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {
-                   n = split($2, p, ":"); s = 0
-                   for (k = 1; k <= n; k++) s = s * 60 + p[k]
-                   printf "%.2f", s }' "$tfile.$i")
-        cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$tfile.$i")
-        rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$tfile.$i")
-        others=$(awk -v a="$before" -v b="$after" -v c="$cpu" 'BEGIN { x = b - a - c; printf "%.1f", (x < 0 ? 0 : x) }')
-        log "  $name: ${wall}s wall, ${cpu}s cpu, $((rss / 1024)) MB peak RSS, others ${others}s cpu"
-        if [[ -z "$best" ]] || awk -v a="$wall" -v b="${WALL[$name]}" 'BEGIN { exit !(a < b) }'; then
-            best=$i; WALL[$name]=$wall; CPU[$name]=$cpu; OTHERS[$name]=$others
-        fi
-        if ((rss > ${RSS_KB[$name]:-0})); then RSS_KB[$name]=$rss; fi
-    done
-    cp "$tfile.$best" "$tfile"
-    # The log lines without their colour codes.
-    sed 's/\x1b\[[0-9;]*m//g' "$OUT/$name.stderr.$best" > "$OUT/$name.stderr"
-}
-
 export RUST_LOG=info
 measure reach-1w "$REACH" run --friendships "$FRIENDSHIPS" --adoptions "$ADOPTIONS" \
     --output "$OUT/reach-1w" --workers 1 --quiet
