@@ -239,6 +239,14 @@ fn ratio(num: u128, den: u128) -> f64 {
     }
 }
 
+/// What `CreditShares` says of a persuaded adoption: how many persuaders it
+/// has (k), and for each of them, its share 1/k.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+enum Share {
+    Persuaders(u32),
+    To(User, u32),
+}
+
 /// The values assembled per adoption.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 enum Part {
@@ -271,34 +279,43 @@ pub fn user_topics<'s>(
             None
         }
     });
-    let persuaded = edges
-        .clone()
-        .map(|((_, topic), persuader)| (persuader, topic))
-        .count_total_core::<Diff>();
-    let persuaders = edges
-        .clone()
-        .map(|(adoption, _)| adoption)
-        .count_total_core::<Diff>();
-    // Each persuaded adoption hands 1/k to each of its k persuaders.
+    // Each persuaded adoption (v, t) hands 1/k to each of its k persuaders;
+    // the same reduce also says k itself (`persuaders`), so the edges are
+    // arranged once here and once by persuader in `Credit`.
     let shares = edges.reduce_named("CreditShares", |_adoption, persuaders, output| {
         let k: Diff = persuaders.iter().map(|(_, diff)| *diff).sum();
+        output.push((Share::Persuaders(k as u32), 1));
         for (persuader, _) in persuaders {
-            output.push(((**persuader, k as u32), 1));
+            output.push((Share::To(**persuader, k as u32), 1));
         }
     });
+    let persuaders = shares.clone().flat_map(|(adoption, share)| match share {
+        Share::Persuaders(k) => Some((adoption, k)),
+        Share::To(..) => None,
+    });
+    // Per persuader adoption (u, t): its credit (the shares 1/k summed), and
+    // persuaded(u, t), the number of shares (one per influence edge).
     let credit = shares
-        .map(|((_, topic), (persuader, k))| ((persuader, topic), k))
+        .flat_map(|((_, topic), share)| match share {
+            Share::To(persuader, k) => Some(((persuader, topic), k)),
+            Share::Persuaders(_) => None,
+        })
         .reduce_named("Credit", |_adoption, ks, output| {
+            let persuaded: Diff = ks.iter().map(|(_, n)| *n).sum();
             let shares = ks.iter().map(|(k, n)| (**k, *n));
-            output.push((Decimal(credit_of(shares)), 1));
+            output.push(((Decimal(credit_of(shares)), persuaded as u32), 1));
         });
 
     let parts = adoptions
         .map(|(adoption, day)| (adoption, Part::Adopted(day)))
         .concat(reach.map(|(adoption, n)| (adoption, Part::Reach(n as u32))))
-        .concat(persuaded.map(|(adoption, n)| (adoption, Part::Persuaded(n as u32))))
-        .concat(persuaders.map(|(adoption, n)| (adoption, Part::Persuaders(n as u32))))
-        .concat(credit.map(|(adoption, c)| (adoption, Part::Credit(c))));
+        .concat(persuaders.map(|(adoption, k)| (adoption, Part::Persuaders(k))))
+        .concat(credit.flat_map(|(adoption, (credit, persuaded))| {
+            [
+                (adoption, Part::Credit(credit)),
+                (adoption, Part::Persuaded(persuaded)),
+            ]
+        }));
     parts
         .reduce_named("UserTopics", |&(user, topic), parts, output| {
             let mut row = UserTopic {
