@@ -216,9 +216,9 @@ fn keyed_state<'s, R: Keyed>(
                         let mut diffs: Vec<(R, Diff)> = Vec::new();
                         if let Some((cap, records)) = base.remove(&time) {
                             capability = Some(cap);
-                            let before = diffs.len();
+                            // `diffs` is new for this time: all of it is the base's.
                             apply_base(records, &mut state.borrow_mut(), keep_state, &mut diffs);
-                            let added = diffs[before..].iter().filter(|(_, d)| *d > 0).count();
+                            let added = diffs.iter().filter(|(_, d)| *d > 0).count();
                             counters.borrow_mut().entry(time).or_default().applied_adds +=
                                 added as u64;
                         }
