@@ -11,6 +11,7 @@ use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 
+use super::current::reduce_current;
 use super::graph::mix;
 use super::topical::UserTopic;
 use super::{Coll, Topic, User};
@@ -63,9 +64,8 @@ pub struct Leader {
 /// The top `k` users per topic by credit.
 pub fn leaders<'s>(user_topics: Coll<'s, UserTopic>, k: u32) -> Coll<'s, Leader> {
     let k = k as usize;
-    user_topics
-        .filter(|row| row.credit.0 > 0.0)
-        .map(|row| {
+    let per_bucket = reduce_current(
+        user_topics.filter(|row| row.credit.0 > 0.0).map(|row| {
             let bucket = mix(row.user) % BUCKETS;
             (
                 (row.topic, bucket),
@@ -76,22 +76,28 @@ pub fn leaders<'s>(user_topics: Coll<'s, UserTopic>, k: u32) -> Coll<'s, Leader>
                     reach: row.reach,
                 },
             )
-        })
-        .reduce_named("LeadersPerBucket", move |_key, candidates, output| {
+        }),
+        "LeadersPerBucket",
+        |&(topic, bucket)| mix(u64::from(topic) ^ mix(bucket)),
+        move |&(topic, _bucket), candidates, output| {
             // Values arrive sorted, best first.
             for (candidate, _) in candidates.iter().take(k) {
-                output.push(((*candidate).clone(), 1));
+                output.push((topic, candidate.clone()));
             }
-        })
-        .map(|((topic, _bucket), candidate)| (topic, candidate))
-        .reduce_named("Leaders", move |_topic, candidates, output| {
+        },
+    );
+    reduce_current(
+        per_bucket,
+        "Leaders",
+        |&topic| mix(u64::from(topic)),
+        move |&topic, candidates, output| {
             for (rank, (candidate, _)) in candidates.iter().take(k).enumerate() {
-                output.push((((rank + 1) as u32, (*candidate).clone()), 1));
+                output.push(Leader {
+                    topic,
+                    rank: (rank + 1) as u32,
+                    candidate: candidate.clone(),
+                });
             }
-        })
-        .map(|(topic, (rank, candidate))| Leader {
-            topic,
-            rank,
-            candidate,
-        })
+        },
+    )
 }

@@ -12,6 +12,7 @@
 //! One module per metric family; each takes collections or arrangements and
 //! returns collections, so a job wires them together in [`build`].
 
+pub mod current;
 pub mod friends;
 pub mod graph;
 pub mod leaders;

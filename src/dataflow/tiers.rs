@@ -12,6 +12,8 @@ use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 
+use super::current::reduce_current;
+use super::graph::mix;
 use super::leaders::Leader;
 use super::topical::UserTopic;
 use super::{Coll, Topic, User};
@@ -49,16 +51,19 @@ pub fn users<'s>(
     dictionary: topics::Shared,
 ) -> Coll<'s, UserRow> {
     let params = params.clone();
-    counts
-        .map(|(user, count)| (user, Fact::Friends(count)))
-        .concat(user_topics.map(|row| {
-            (
-                row.user,
-                Fact::Adoption(row.topic, row.credit, row.persuaded),
-            )
-        }))
-        .concat(leaders.map(|leader| (leader.candidate.user, Fact::Leads)))
-        .reduce_named("Users", move |&user_id, facts, output| {
+    reduce_current(
+        counts
+            .map(|(user, count)| (user, Fact::Friends(count)))
+            .concat(user_topics.map(|row| {
+                (
+                    row.user,
+                    Fact::Adoption(row.topic, row.credit, row.persuaded),
+                )
+            }))
+            .concat(leaders.map(|leader| (leader.candidate.user, Fact::Leads))),
+        "Users",
+        |user| mix(*user),
+        move |&user_id, facts, output| {
             let mut friend_count = 0;
             let mut influence = 0.0;
             let mut persuaded_total = 0u64;
@@ -101,7 +106,7 @@ pub fn users<'s>(
                     .unwrap_or_default(),
                 tier: tier(friend_count, leads, &params),
             };
-            output.push((row, 1));
-        })
-        .map(|(_, row)| row)
+            output.push(row);
+        },
+    )
 }

@@ -1,0 +1,239 @@
+//! A reduce over each key's current values, for this crate's epochs.
+//!
+//! Differential's `reduce` keeps the whole history of its input and output
+//! in arrangements, so that it can answer for any time in a partial order.
+//! Our times are epochs in a total order and every operator finishes one
+//! before the next starts, so a key's history is never read: only its
+//! current values and the output last emitted for them. [`reduce_current`]
+//! keeps exactly that, per key, in a hash map. A night then costs a hash
+//! lookup per changed key instead of seeks through every batch of two
+//! traces, and no output arrangement is built at all.
+//!
+//! Same contract as `reduce`: `logic` sees a key's values sorted, with
+//! positive multiplicities, and pushes its outputs; the operator emits the
+//! difference to what it emitted for the key before. A key with no values
+//! is not called (and forgotten).
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::{Capability, Operator};
+
+use differential_dataflow::consolidation::consolidate;
+use differential_dataflow::{AsCollection, ExchangeData};
+
+use super::graph::mix;
+use super::{Coll, Diff, Time};
+
+/// Hashes integers with [`mix`]: keys here are user ids and topic ids,
+/// where SipHash's cost shows and its protection against chosen keys buys
+/// nothing.
+#[derive(Default)]
+pub struct MixHasher(u64);
+
+impl Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = mix(self.0 ^ u64::from(b));
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = mix(self.0 ^ u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = mix(self.0 ^ n);
+    }
+}
+
+/// A hash map keyed by ids, hashed with [`MixHasher`].
+pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
+
+/// Updates received for times not yet complete, with their capabilities.
+type Pending<K, V> = BTreeMap<Time, (Capability<Time>, Vec<((K, V), Diff)>)>;
+
+/// What is kept per key: its current values (sorted, consolidated) and
+/// the outputs last emitted for them (sorted).
+struct Entry<V, O> {
+    values: Vec<(V, Diff)>,
+    outputs: Vec<O>,
+}
+
+/// Groups `(key, value)` updates by key and applies `logic` to each key's
+/// current values whenever they change, emitting the changed outputs.
+///
+/// `route` sends a key to its worker (use [`mix`] of the key's parts, as
+/// elsewhere, so placement is stable across runs).
+pub fn reduce_current<'s, K, V, O>(
+    input: Coll<'s, (K, V)>,
+    name: &str,
+    route: impl Fn(&K) -> u64 + 'static,
+    mut logic: impl FnMut(&K, &[(V, Diff)], &mut Vec<O>) + 'static,
+) -> Coll<'s, O>
+where
+    K: ExchangeData + Hash + Eq + Ord,
+    V: ExchangeData + Ord,
+    O: ExchangeData + Ord,
+{
+    input
+        .inner
+        .unary_frontier(
+            Exchange::new(move |((key, _), _, _): &((K, V), Time, Diff)| route(key)),
+            name,
+            |_capability, _info| {
+                let mut pending: Pending<K, V> = BTreeMap::new();
+                let mut state: IdMap<K, Entry<V, O>> = IdMap::default();
+                let mut changes: Vec<(V, Diff)> = Vec::new();
+                let mut merged: Vec<(V, Diff)> = Vec::new();
+                let mut fresh: Vec<O> = Vec::new();
+                move |(input, frontier), output| {
+                    input.for_each_stamp(|capability, data| {
+                        for batch in data {
+                            for ((key, value), time, diff) in batch.drain(..) {
+                                pending
+                                    .entry(time)
+                                    .or_insert_with(|| (capability.delayed(&time, 0), Vec::new()))
+                                    .1
+                                    .push(((key, value), diff));
+                            }
+                        }
+                    });
+                    while let Some(first) = pending.first_entry() {
+                        if frontier.frontier().less_equal(first.key()) {
+                            break;
+                        }
+                        let (capability, mut updates) = first.remove();
+                        let time = *capability.time();
+                        consolidate(&mut updates);
+                        if state.is_empty() {
+                            // A base load: room for every key at once, instead of
+                            // rehashing millions of keys as the map doubles.
+                            let distinct = updates
+                                .windows(2)
+                                .filter(|w| w[0].0 .0 != w[1].0 .0)
+                                .count();
+                            state.reserve(distinct + 1);
+                        }
+                        let mut session = output.session(&capability);
+                        let mut updates = updates.into_iter().peekable();
+                        while let Some(((key, value), diff)) = updates.next() {
+                            changes.clear();
+                            changes.push((value, diff));
+                            while let Some(((_, value), diff)) =
+                                updates.next_if(|((next, _), _)| *next == key)
+                            {
+                                changes.push((value, diff));
+                            }
+                            let entry = state.entry(key.clone()).or_insert_with(|| Entry {
+                                values: Vec::new(),
+                                outputs: Vec::new(),
+                            });
+                            merge(&entry.values, changes.drain(..), &mut merged);
+                            std::mem::swap(&mut entry.values, &mut merged);
+                            fresh.clear();
+                            if !entry.values.is_empty() {
+                                logic(&key, &entry.values, &mut fresh);
+                                fresh.sort_unstable();
+                            }
+                            if fresh != entry.outputs {
+                                emit_difference(&entry.outputs, &fresh, |row, diff| {
+                                    session.give((row, time, diff))
+                                });
+                                entry.outputs.clone_from(&fresh);
+                            }
+                            if entry.values.is_empty() {
+                                state.remove(&key);
+                            }
+                        }
+                    }
+                }
+            },
+        )
+        .as_collection()
+}
+
+/// Merges sorted, consolidated `changes` into sorted, consolidated
+/// `values`, into `merged` (cleared first); drops values whose count
+/// reaches zero.
+fn merge<V: Ord + Clone>(
+    values: &[(V, Diff)],
+    changes: impl ExactSizeIterator<Item = (V, Diff)>,
+    merged: &mut Vec<(V, Diff)>,
+) {
+    merged.clear();
+    merged.reserve(values.len() + changes.len());
+    let mut present = values.iter().cloned().peekable();
+    for (value, diff) in changes {
+        while let Some(earlier) = present.next_if(|(v, _)| *v < value) {
+            merged.push(earlier);
+        }
+        match present.next_if(|(v, _)| *v == value) {
+            Some((value, count)) if count + diff != 0 => merged.push((value, count + diff)),
+            Some(_) => {}
+            None => merged.push((value, diff)),
+        }
+    }
+    merged.extend(present);
+    debug_assert!(merged.iter().all(|(_, n)| *n > 0), "a negative count");
+}
+
+/// Calls `give` with `-1` for each output of `old` not in `new` and `+1`
+/// for each of `new` not in `old` (both sorted).
+fn emit_difference<O: Ord + Clone>(old: &[O], new: &[O], mut give: impl FnMut(O, Diff)) {
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        match (old.get(i), new.get(j)) {
+            (Some(a), Some(b)) if a == b => {
+                i += 1;
+                j += 1;
+            }
+            (Some(a), Some(b)) if a < b => {
+                give(a.clone(), -1);
+                i += 1;
+            }
+            (Some(a), None) => {
+                give(a.clone(), -1);
+                i += 1;
+            }
+            (_, Some(b)) => {
+                give(b.clone(), 1);
+                j += 1;
+            }
+            (None, None) => unreachable!(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_adds_removes_and_drops_zeros() {
+        let values = vec![(1, 1), (3, 2), (5, 1)];
+        let mut merged = Vec::new();
+        merge(
+            &values,
+            vec![(0, 1), (3, -2), (5, 1), (7, 1)].into_iter(),
+            &mut merged,
+        );
+        assert_eq!(merged, vec![(0, 1), (1, 1), (5, 2), (7, 1)]);
+        merge(&[], vec![(2, 1)].into_iter(), &mut merged);
+        assert_eq!(merged, vec![(2, 1)]);
+        merge(&values, std::iter::empty(), &mut merged);
+        assert_eq!(merged, values);
+    }
+
+    #[test]
+    fn only_changed_outputs_are_emitted() {
+        let mut emitted = Vec::new();
+        emit_difference(&[1, 2, 4], &[2, 3, 4, 5], |o, d| emitted.push((o, d)));
+        assert_eq!(emitted, vec![(1, -1), (3, 1), (5, 1)]);
+        emitted.clear();
+        emit_difference(&[1], &[], |o, d| emitted.push((o, d)));
+        assert_eq!(emitted, vec![(1, -1)]);
+    }
+}
