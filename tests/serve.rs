@@ -113,6 +113,18 @@ fn manifest_nights(out: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The nights whose logs the published checkpoint applies to its snapshot.
+fn checkpoint_logs(out: &Path) -> Vec<String> {
+    let bytes = std::fs::read(out.join("_checkpoint/checkpoint.json")).unwrap();
+    let meta: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    meta["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|night| night.as_str().unwrap().to_string())
+        .collect()
+}
+
 fn names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|entries| {
@@ -140,6 +152,12 @@ fn serve_equals_batch_across_restarts_and_worker_counts() {
     deliver(&f, &inbox, NIGHTS[1]);
     assert!(serve(&f, &out, &inbox, 1, &[]).status().unwrap().success());
     assert_eq!(manifest_nights(&out), &NIGHTS[..2]);
+    // The first night after a start writes a snapshot (of one worker now),
+    // the next only its log; the restart below applies it on 4 workers.
+    assert_eq!(checkpoint_logs(&out), &NIGHTS[1..2]);
+    let checkpoint = names(&out.join("_checkpoint"));
+    let log = format!("log-{}-worker-00000.bin", NIGHTS[1]);
+    assert_eq!(checkpoint, ["checkpoint.json", &log, "worker-00000.bin"]);
     deliver(&f, &inbox, NIGHTS[2]);
     deliver(&f, &inbox, NIGHTS[3]);
     assert!(serve(&f, &out, &inbox, 4, &[]).status().unwrap().success());

@@ -57,10 +57,27 @@ impl ChangeCounts {
 /// (operators and worker share the thread).
 pub type Counters = Rc<RefCell<BTreeMap<Time, ChangeCounts>>>;
 
-/// The current set held by a state operator (sorted by key; empty unless
-/// state is kept), shared with the worker so that it can checkpoint the set
-/// between epochs.
-pub type State<R> = Rc<RefCell<Vec<R>>>;
+/// What a state operator holds, shared with the worker so that it can
+/// checkpoint between epochs.
+pub struct Held<R> {
+    /// The current set, sorted by key (empty unless state is kept).
+    pub set: Vec<R>,
+    /// When `Some`, every difference nights made to the set since the
+    /// worker last took them (a service's checkpoint log).
+    pub journal: Option<Vec<(R, Diff)>>,
+}
+
+impl<R> Default for Held<R> {
+    fn default() -> Self {
+        Held {
+            set: Vec::new(),
+            journal: None,
+        }
+    }
+}
+
+/// A state operator's [`Held`] set, shared with the worker.
+pub type State<R> = Rc<RefCell<Held<R>>>;
 
 /// A nightly change record: the record, and `position << 1 | is_remove`
 /// where `position` orders changes within the night (the byte offset in
@@ -217,7 +234,12 @@ fn keyed_state<'s, R: Keyed>(
                         if let Some((cap, records)) = base.remove(&time) {
                             capability = Some(cap);
                             // `diffs` is new for this time: all of it is the base's.
-                            apply_base(records, &mut state.borrow_mut(), keep_state, &mut diffs);
+                            apply_base(
+                                records,
+                                &mut state.borrow_mut().set,
+                                keep_state,
+                                &mut diffs,
+                            );
                             let added = diffs.iter().filter(|(_, d)| *d > 0).count();
                             counters.borrow_mut().entry(time).or_default().applied_adds +=
                                 added as u64;
@@ -225,12 +247,13 @@ fn keyed_state<'s, R: Keyed>(
                         if let Some((cap, changes)) = nightly.remove(&time) {
                             capability.get_or_insert(cap);
                             let mut counts = ChangeCounts::default();
-                            apply_changes(
-                                changes,
-                                &mut state.borrow_mut(),
-                                &mut diffs,
-                                &mut counts,
-                            );
+                            let from = diffs.len();
+                            let mut held = state.borrow_mut();
+                            apply_changes(changes, &mut held.set, &mut diffs, &mut counts);
+                            if let Some(journal) = &mut held.journal {
+                                journal.extend_from_slice(&diffs[from..]);
+                            }
+                            drop(held);
                             counters.borrow_mut().entry(time).or_default().add(&counts);
                         }
                         if let Some(capability) = capability {

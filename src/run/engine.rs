@@ -182,6 +182,25 @@ impl Engine {
         }
     }
 
+    /// From now on, records every difference nights make to the input sets,
+    /// for [`Engine::take_journal`].
+    pub fn keep_journal(&mut self) {
+        self.friendship_state.borrow_mut().journal = Some(Vec::new());
+        self.adoption_state.borrow_mut().journal = Some(Vec::new());
+    }
+
+    /// The differences nights made to this worker's input sets since the
+    /// last call (nothing unless [`Engine::keep_journal`] was called).
+    pub fn take_journal(&mut self) -> crate::serve::checkpoint::Journal {
+        fn take<R>(journal: &mut Option<Vec<R>>) -> Vec<R> {
+            journal.as_mut().map(std::mem::take).unwrap_or_default()
+        }
+        (
+            take(&mut self.friendship_state.borrow_mut().journal),
+            take(&mut self.adoption_state.borrow_mut().journal),
+        )
+    }
+
     /// Sends an adoption of the open epoch.
     pub fn send_adoption(&mut self, user: User, topic: Topic, day: Day) {
         self.inputs.adoptions.send(((user, topic), day));

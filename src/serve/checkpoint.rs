@@ -1,10 +1,22 @@
-//! Checkpoints: after each night every worker writes the input sets it
-//! owns (the friendships and the adoptions as they stand, compacted: one
-//! record per key) with bincode to `_checkpoint/worker-NNNNN.bin` in the
-//! output, and worker 0 writes `_checkpoint/checkpoint.json` (format, worker
-//! count, topic names by id). A restart loads these as its base instead of
-//! replaying nights. Any worker count can load any checkpoint: worker `i`
-//! reads the files `j` with `j % workers == i` and the records flow to
+//! Checkpoints: the input sets as they stand after the last published
+//! night, in the output's `_checkpoint/`, so that a restart loads them as
+//! its base instead of replaying nights.
+//!
+//! - a **snapshot**: every worker writes the sets it owns (the friendships
+//!   and the adoptions, compacted: one record per key) with bincode to
+//!   `worker-NNNNN.bin`;
+//! - then one **log** per night: every worker writes the differences the
+//!   night made to its sets to `log-<night>-worker-NNNNN.bin` (a 0.3% night
+//!   at 1M users: about 3 MB, where a snapshot is 800 MB);
+//! - `checkpoint.json` (worker 0): format, worker count, record counts, the
+//!   topic names by id, and the logs to apply to the snapshot, in order.
+//!
+//! A night writes a log unless the logs since the snapshot hold more than
+//! a quarter of its records (or this process has not written a snapshot
+//! yet: the first publish after a start is always one); earlier files are
+//! carried into the new output as hard links. A restart reads the snapshot
+//! and applies the logs. Any worker count can load any checkpoint: worker
+//! `i` reads the files `j` with `j % workers == i` and the records flow to
 //! their owners like any input.
 
 use std::io::{BufReader, BufWriter};
@@ -13,15 +25,20 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::dataflow::graph::AdoptionRecord;
-use crate::dataflow::User;
+use crate::dataflow::{Diff, User};
 use crate::error::{Error, Result};
 
 /// The checkpoint's directory inside the output (`_` so that readers of
 /// the tables, e.g. Spark, skip it).
 pub const DIR: &str = "_checkpoint";
 
-/// The checkpoint format version.
-pub const FORMAT: u32 = 1;
+/// The checkpoint format version: 2 added the logs (a format 1 checkpoint
+/// is a snapshot without logs, and is still read).
+pub const FORMAT: u32 = 2;
+
+/// Logs may hold up to this fraction of the snapshot's records before the
+/// next night writes a snapshot instead.
+pub const LOG_SHARE: u64 = 4;
 
 /// `checkpoint.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -36,6 +53,9 @@ pub struct Meta {
     pub adoptions: u64,
     /// Topic names; adoption records hold indices into this list.
     pub topics: Vec<String>,
+    /// The nights whose logs apply to the snapshot, in order.
+    #[serde(default)]
+    pub logs: Vec<String>,
 }
 
 impl Meta {
@@ -48,7 +68,7 @@ impl Meta {
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         let meta: Meta = serde_json::from_slice(&bytes)
             .map_err(|e| Error::Input(format!("{}: not a checkpoint: {e}", path.display())))?;
-        if meta.format != FORMAT {
+        if !(1..=FORMAT).contains(&meta.format) {
             return Err(Error::Input(format!(
                 "{}: checkpoint format {} (this reach reads {FORMAT})",
                 path.display(),
@@ -67,43 +87,198 @@ impl Meta {
     }
 }
 
-/// A worker's checkpoint file.
-fn worker_file(output: &Path, worker: usize) -> PathBuf {
-    output.join(DIR).join(format!("worker-{worker:05}.bin"))
+/// Whether the next publish writes a snapshot or a log: every worker keeps
+/// one and updates it from the same gathered totals, so all decide alike.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Records in the snapshot this process wrote last (`None`: none yet).
+    snapshot: Option<u64>,
+    /// Records in the logs written since.
+    logged: u64,
+    /// The nights of those logs, in order.
+    logs: Vec<String>,
 }
 
-/// Writes one worker's sets.
+impl Plan {
+    /// Whether the next publish must write a snapshot.
+    pub fn snapshot_due(&self) -> bool {
+        match self.snapshot {
+            None => true,
+            Some(records) => self.logged * LOG_SHARE > records,
+        }
+    }
+
+    /// A snapshot of `records` records was written.
+    pub fn snapshot_written(&mut self, records: u64) {
+        *self = Plan {
+            snapshot: Some(records),
+            logged: 0,
+            logs: Vec::new(),
+        };
+    }
+
+    /// `night`'s log of `records` records was written.
+    pub fn log_written(&mut self, night: &str, records: u64) {
+        self.logged += records;
+        self.logs.push(night.to_string());
+    }
+
+    /// The nights whose logs apply to the snapshot, in order.
+    pub fn logs(&self) -> &[String] {
+        &self.logs
+    }
+}
+
+/// A worker's snapshot file.
+fn worker_file(output: &Path, worker: usize) -> PathBuf {
+    output.join(DIR).join(snapshot_name(worker))
+}
+
+fn snapshot_name(worker: usize) -> String {
+    format!("worker-{worker:05}.bin")
+}
+
+fn log_name(night: &str, worker: usize) -> String {
+    format!("log-{night}-worker-{worker:05}.bin")
+}
+
+impl Meta {
+    /// The names of the files in [`DIR`] that this checkpoint consists of,
+    /// besides `checkpoint.json`, the current night's logs excepted.
+    pub fn files(&self, current_night: Option<&str>) -> Vec<String> {
+        let mut files: Vec<String> = (0..self.workers).map(snapshot_name).collect();
+        for night in &self.logs {
+            if Some(night.as_str()) != current_night {
+                files.extend((0..self.workers).map(|worker| log_name(night, worker)));
+            }
+        }
+        files
+    }
+}
+
+/// Writes one worker's sets: its snapshot file.
 pub fn write_worker(
     output: &Path,
     worker: usize,
     friendships: &[(User, User)],
     adoptions: &[AdoptionRecord],
 ) -> std::result::Result<(), String> {
-    let dir = output.join(DIR);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let path = worker_file(output, worker);
+    write_file(
+        &worker_file(output, worker),
+        &(FORMAT, friendships, adoptions),
+    )
+}
+
+/// The differences one night made to a worker's sets.
+pub type Journal = (Vec<((User, User), Diff)>, Vec<(AdoptionRecord, Diff)>);
+
+/// Writes the differences `night` made to one worker's sets: its log file.
+pub fn write_log(
+    output: &Path,
+    night: &str,
+    worker: usize,
+    (friendships, adoptions): &Journal,
+) -> std::result::Result<(), String> {
+    let path = output.join(DIR).join(log_name(night, worker));
+    write_file(&path, &(FORMAT, friendships, adoptions))
+}
+
+/// Writes `value` with bincode to `path` and syncs it to disk.
+fn write_file(path: &Path, value: &impl Serialize) -> std::result::Result<(), String> {
+    let dir = path.parent().expect("a file in the checkpoint directory");
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-    let file = std::fs::File::create(&path).map_err(|e| fail(&e))?;
+    let file = std::fs::File::create(path).map_err(|e| fail(&e))?;
     let mut writer = BufWriter::with_capacity(1 << 20, file);
-    bincode::serialize_into(&mut writer, &(FORMAT, friendships, adoptions))
-        .map_err(|e| fail(&e))?;
+    bincode::serialize_into(&mut writer, value).map_err(|e| fail(&e))?;
     let file = writer.into_inner().map_err(|e| fail(&e.into_error()))?;
     file.sync_all().map_err(|e| fail(&e))?;
     Ok(())
 }
 
+/// Reads a bincode file written by [`write_file`] whose first field is the format.
+fn read_file<T: serde::de::DeserializeOwned>(path: &Path) -> std::result::Result<T, String> {
+    let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(|e| fail(&e))?;
+    bincode::deserialize_from(BufReader::with_capacity(1 << 20, file)).map_err(|e| fail(&e))
+}
+
 /// The sets one worker wrote: friendships and adoptions.
 pub type WorkerSets = (Vec<(User, User)>, Vec<AdoptionRecord>);
 
-/// Reads the file one worker wrote.
-pub fn read_worker(output: &Path, worker: usize) -> std::result::Result<WorkerSets, String> {
+/// Reads the sets one worker wrote: its snapshot with `meta`'s logs applied.
+pub fn read_worker(
+    output: &Path,
+    meta: &Meta,
+    worker: usize,
+) -> std::result::Result<WorkerSets, String> {
     let path = worker_file(output, worker);
-    let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-    let file = std::fs::File::open(&path).map_err(|e| fail(&e))?;
-    let (format, friendships, adoptions): (u32, Vec<(User, User)>, Vec<AdoptionRecord>) =
-        bincode::deserialize_from(BufReader::with_capacity(1 << 20, file)).map_err(|e| fail(&e))?;
-    if format != FORMAT {
-        return Err(fail(&format!("checkpoint format {format}")));
+    let (format, mut friendships, mut adoptions): (u32, Vec<(User, User)>, Vec<AdoptionRecord>) =
+        read_file(&path)?;
+    if !(1..=FORMAT).contains(&format) {
+        return Err(format!("{}: checkpoint format {format}", path.display()));
+    }
+    for night in &meta.logs {
+        let path = output.join(DIR).join(log_name(night, worker));
+        let (format, friendship_log, adoption_log): (u32, Vec<_>, Vec<_>) = read_file(&path)?;
+        if format != FORMAT {
+            return Err(format!("{}: checkpoint format {format}", path.display()));
+        }
+        friendships = apply(friendships, friendship_log);
+        adoptions = apply(adoptions, adoption_log);
     }
     Ok((friendships, adoptions))
+}
+
+/// Applies a log's differences (a record removed, `-1`, or added, `+1`)
+/// to a sorted set.
+fn apply<R: Ord + Clone>(set: Vec<R>, mut log: Vec<(R, Diff)>) -> Vec<R> {
+    differential_dataflow::consolidation::consolidate(&mut log);
+    let mut merged = Vec::with_capacity(set.len() + log.len());
+    let mut present = set.into_iter().peekable();
+    for (record, diff) in log {
+        while let Some(earlier) = present.next_if(|r| *r < record) {
+            merged.push(earlier);
+        }
+        let held = present.next_if(|r| *r == record).is_some();
+        // A log only removes held records and adds absent ones.
+        debug_assert_eq!(held, diff < 0, "a log that does not fit its snapshot");
+        if diff > 0 {
+            merged.push(record);
+        }
+    }
+    merged.extend(present);
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_comes_first_and_when_logs_outgrow_a_quarter_of_it() {
+        let mut plan = Plan::default();
+        assert!(plan.snapshot_due(), "nothing written yet");
+        plan.snapshot_written(1000);
+        assert!(!plan.snapshot_due());
+        plan.log_written("n1", 200);
+        plan.log_written("n2", 50);
+        assert!(!plan.snapshot_due(), "250 of 1000: exactly a quarter");
+        assert_eq!(plan.logs(), ["n1", "n2"]);
+        plan.log_written("n3", 1);
+        assert!(plan.snapshot_due());
+        plan.snapshot_written(1100);
+        assert!(plan.logs().is_empty() && !plan.snapshot_due());
+    }
+
+    #[test]
+    fn logs_apply_to_sets() {
+        let set = vec![(1, 2), (1, 3), (2, 5)];
+        let log = vec![((2, 5), -1), ((1, 4), 1), ((0, 9), 1), ((1, 3), -1)];
+        assert_eq!(apply(set, log), vec![(0, 9), (1, 2), (1, 4)]);
+        // An adoption whose day moved: the old record out, the new one in.
+        let adoptions = vec![((1, 7), 20), ((2, 7), 30)];
+        let log = vec![(((1, 7), 20), -1), (((1, 7), 15), 1)];
+        assert_eq!(apply(adoptions, log), vec![((1, 7), 15), ((2, 7), 30)]);
+    }
 }

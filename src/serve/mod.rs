@@ -161,6 +161,7 @@ fn serve_worker(
     };
 
     // The state: the checkpoint, or the base (published at once).
+    let mut plan = checkpoint::Plan::default();
     let (mut engine, mut manifest, mut failure) = match &shared.resume {
         Some(resume) => {
             let engine = restore(worker, context, &resume.meta)?;
@@ -184,31 +185,39 @@ fn serve_worker(
                 },
                 nights: Vec::new(),
             };
-            let failure = publish_epoch(worker, context, shared, &mut engine, None, |counts| {
-                let (files, bad) = match shared.fingerprints.lock().expect("lock").take() {
-                    Some(handle) => match handle.join() {
-                        Ok(Ok(files)) => (files, None),
-                        Ok(Err(e)) => (Default::default(), Some(e.to_string())),
-                        Err(_) => (Default::default(), Some("fingerprinting failed".into())),
-                    },
-                    None => (Default::default(), None),
-                };
-                if let Some(e) = bad {
-                    return Err(e);
-                }
-                manifest.base.counts = summary::Base {
-                    friendship_records: read.friendship_records,
-                    self_loops: read.self_loops,
-                    friendships: counts.friendships.applied_adds,
-                    adoption_records: read.adoption_records,
-                    adoptions: counts.adoptions.applied_adds,
-                };
-                (manifest.base.friendship_files, manifest.base.adoption_files) = files;
-                Ok(manifest.clone())
-            });
+            let failure = publish_epoch(
+                worker,
+                context,
+                shared,
+                (&mut engine, &mut plan),
+                None,
+                |counts| {
+                    let (files, bad) = match shared.fingerprints.lock().expect("lock").take() {
+                        Some(handle) => match handle.join() {
+                            Ok(Ok(files)) => (files, None),
+                            Ok(Err(e)) => (Default::default(), Some(e.to_string())),
+                            Err(_) => (Default::default(), Some("fingerprinting failed".into())),
+                        },
+                        None => (Default::default(), None),
+                    };
+                    if let Some(e) = bad {
+                        return Err(e);
+                    }
+                    manifest.base.counts = summary::Base {
+                        friendship_records: read.friendship_records,
+                        self_loops: read.self_loops,
+                        friendships: counts.friendships.applied_adds,
+                        adoption_records: read.adoption_records,
+                        adoptions: counts.adoptions.applied_adds,
+                    };
+                    (manifest.base.friendship_files, manifest.base.adoption_files) = files;
+                    Ok(manifest.clone())
+                },
+            );
             (engine, manifest, failure)
         }
     };
+    engine.keep_journal();
     if lead && failure.is_none() && !shared.quiet {
         let how = if report.resumed { "resumed" } else { "loaded" };
         println!(
@@ -277,7 +286,7 @@ fn serve_worker(
             worker,
             context,
             shared,
-            &mut engine,
+            (&mut engine, &mut plan),
             Some((name.clone(), time)),
             |counts| {
                 manifest.nights.push(run::night_summary(
@@ -431,7 +440,7 @@ fn restore(worker: &mut Worker, context: &Context, meta: &checkpoint::Meta) -> R
     let mut sets = Vec::new();
     let mut failed = None;
     for file in (index..meta.workers).step_by(peers) {
-        match checkpoint::read_worker(&job.output, file) {
+        match checkpoint::read_worker(&job.output, meta, file) {
             Ok(set) => sets.push(set),
             Err(e) => {
                 failed.get_or_insert(e);
@@ -480,7 +489,7 @@ fn publish_epoch(
     worker: &mut Worker,
     context: &Context,
     shared: &Shared,
-    engine: &mut Engine,
+    (engine, plan): (&mut Engine, &mut checkpoint::Plan),
     feed: Option<Feed>,
     update: impl FnOnce(&EpochCounts) -> std::result::Result<Manifest, String>,
 ) -> Option<String> {
@@ -494,13 +503,20 @@ fn publish_epoch(
         me: (index, peers),
     };
     let feeds: Vec<Feed> = feed.iter().cloned().collect();
+    // A snapshot of the sets, or the night's log of differences to them.
+    let journal = engine.take_journal();
+    let night = feed.as_ref().map(|(name, _)| name.as_str());
+    let log = night.filter(|_| !plan.snapshot_due());
     let written = write::write_parts(&out, &engine.captures, &feeds).and_then(|rows| {
-        checkpoint::write_worker(
-            &context.staging,
-            index,
-            &engine.friendship_state.borrow(),
-            &engine.adoption_state.borrow(),
-        )?;
+        match log {
+            Some(night) => checkpoint::write_log(&context.staging, night, index, &journal)?,
+            None => checkpoint::write_worker(
+                &context.staging,
+                index,
+                &engine.friendship_state.borrow().set,
+                &engine.adoption_state.borrow().set,
+            )?,
+        }
         Ok(Written {
             rows,
             friendship_counts: run::counts(&engine.friendship_counts),
@@ -509,15 +525,21 @@ fn publish_epoch(
         })
     });
     let sizes = (
-        engine.friendship_state.borrow().len() as u64,
-        engine.adoption_state.borrow().len() as u64,
+        engine.friendship_state.borrow().set.len() as u64,
+        engine.adoption_state.borrow().set.len() as u64,
+        (journal.0.len() + journal.1.len()) as u64,
     );
+    drop(journal);
     // Writing consolidated every table (only present rows are held now).
     let all = engine::gather(worker, (written, sizes));
     if job.serve.as_ref().is_some_and(|serve| serve.return_memory) {
         crate::memory::give_back();
     }
     let (results, sizes): (Vec<_>, Vec<_>) = all.into_iter().unzip();
+    match log {
+        Some(night) => plan.log_written(night, sizes.iter().map(|s| s.2).sum()),
+        None => plan.snapshot_written(sizes.iter().map(|s| s.0 + s.1).sum()),
+    }
     let merged = run::merge_written(results);
     if index != 0 {
         return None;
@@ -545,6 +567,7 @@ fn publish_epoch(
                 .map(|id| dictionary.name(id).to_string())
                 .collect()
         },
+        logs: plan.logs().to_vec(),
     };
     finish_epoch(context, shared, engine, &manifest, &meta, rows)
         .err()
@@ -563,6 +586,14 @@ fn finish_epoch(
     let job = &context.job;
     let serve = job.serve.as_ref().expect("serve job");
     let staging = &context.staging;
+    // The snapshot and earlier logs that the checkpoint still needs, carried
+    // over as hard links (each worker wrote this night's file itself).
+    if let Some(night) = meta.logs.last() {
+        for file in meta.files(Some(night)) {
+            let from = job.output.join(checkpoint::DIR).join(&file);
+            link_file(&from, &staging.join(checkpoint::DIR).join(&file))?;
+        }
+    }
     meta.write(staging).map_err(Error::Runtime)?;
     let write = |name: &str, bytes: Vec<u8>| {
         let path = staging.join(name);
@@ -631,9 +662,17 @@ fn link_tree(from: &Path, to: &Path) -> Result<()> {
         let target = to.join(entry.file_name());
         if entry.path().is_dir() {
             link_tree(&entry.path(), &target)?;
-        } else if std::fs::hard_link(entry.path(), &target).is_err() {
-            std::fs::copy(entry.path(), &target).map_err(|e| Error::io(&target, e))?;
+        } else {
+            link_file(&entry.path(), &target)?;
         }
+    }
+    Ok(())
+}
+
+/// A hard link to `from` at `to`, or a copy where links are refused.
+fn link_file(from: &Path, to: &Path) -> Result<()> {
+    if std::fs::hard_link(from, to).is_err() {
+        std::fs::copy(from, to).map_err(|e| Error::io(to, e))?;
     }
     Ok(())
 }
