@@ -4,10 +4,11 @@
 //! in arrangements, so that it can answer for any time in a partial order.
 //! Our times are epochs in a total order and every operator finishes one
 //! before the next starts, so a key's history is never read: only its
-//! current values and the output last emitted for them. [`reduce_current`]
-//! keeps exactly that, per key, in a hash map. A night then costs a hash
-//! lookup per changed key instead of seeks through every batch of two
-//! traces, and no output arrangement is built at all.
+//! current values, from which `logic` gives the output last emitted for
+//! them as well as the new one. [`reduce_current`] keeps exactly those
+//! values, per key, in a hash map. A night then costs a hash lookup and two
+//! calls of `logic` per changed key instead of seeks through every batch of
+//! two traces, and no output arrangement is built at all.
 //!
 //! Same contract as `reduce`: `logic` sees a key's values sorted, with
 //! positive multiplicities, and pushes its outputs; the operator emits the
@@ -55,15 +56,12 @@ pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
 /// Updates received for times not yet complete, with their capabilities.
 type Pending<K, V> = BTreeMap<Time, (Capability<Time>, Vec<((K, V), Diff)>)>;
 
-/// What is kept per key: its current values (sorted, consolidated) and
-/// the outputs last emitted for them (sorted).
-struct Entry<V, O> {
-    values: Vec<(V, Diff)>,
-    outputs: Vec<O>,
-}
-
 /// Groups `(key, value)` updates by key and applies `logic` to each key's
 /// current values whenever they change, emitting the changed outputs.
+///
+/// `logic` must be a function of the key and values alone: the outputs
+/// emitted before are not stored but computed again from the values
+/// before the change.
 ///
 /// `route` sends a key to its worker (use [`mix`] of the key's parts, as
 /// elsewhere, so placement is stable across runs).
@@ -85,10 +83,11 @@ where
             name,
             |_capability, _info| {
                 let mut pending: Pending<K, V> = BTreeMap::new();
-                let mut state: IdMap<K, Entry<V, O>> = IdMap::default();
+                // Per key, its current values (sorted, consolidated).
+                let mut state: IdMap<K, Vec<(V, Diff)>> = IdMap::default();
                 let mut changes: Vec<(V, Diff)> = Vec::new();
                 let mut merged: Vec<(V, Diff)> = Vec::new();
-                let mut fresh: Vec<O> = Vec::new();
+                let (mut old, mut fresh): (Vec<O>, Vec<O>) = (Vec::new(), Vec::new());
                 move |(input, frontier), output| {
                     input.for_each_stamp(|capability, data| {
                         for batch in data {
@@ -127,24 +126,25 @@ where
                             {
                                 changes.push((value, diff));
                             }
-                            let entry = state.entry(key.clone()).or_insert_with(|| Entry {
-                                values: Vec::new(),
-                                outputs: Vec::new(),
-                            });
-                            merge(&entry.values, changes.drain(..), &mut merged);
-                            std::mem::swap(&mut entry.values, &mut merged);
+                            let values = state.entry(key.clone()).or_default();
+                            old.clear();
+                            if !values.is_empty() {
+                                logic(&key, values, &mut old);
+                                old.sort_unstable();
+                            }
+                            merge(values, changes.drain(..), &mut merged);
+                            std::mem::swap(values, &mut merged);
                             fresh.clear();
-                            if !entry.values.is_empty() {
-                                logic(&key, &entry.values, &mut fresh);
+                            if !values.is_empty() {
+                                logic(&key, values, &mut fresh);
                                 fresh.sort_unstable();
                             }
-                            if fresh != entry.outputs {
-                                emit_difference(&entry.outputs, &fresh, |row, diff| {
+                            if fresh != old {
+                                emit_difference(&old, &fresh, |row, diff| {
                                     session.give((row, time, diff))
                                 });
-                                entry.outputs.clone_from(&fresh);
                             }
-                            if entry.values.is_empty() {
+                            if values.is_empty() {
                                 state.remove(&key);
                             }
                         }
