@@ -312,8 +312,8 @@ pub fn user_topics<'s>(
         }
     });
     // Each persuaded adoption (v, t) hands 1/k to each of its k persuaders;
-    // the same reduce also says k itself (`persuaders`), so the edges are
-    // arranged once here and once by persuader in `Credit`.
+    // the same reduction also says k itself (`persuaders`), so the edges are
+    // held once here and once by persuader in `Credit`.
     let shares = reduce_current(
         edges,
         "CreditShares",
