@@ -54,7 +54,7 @@ impl Hasher for MixHasher {
 pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
 
 /// Updates received for times not yet complete, with their capabilities.
-type Pending<K, V> = BTreeMap<Time, (Capability<Time>, Vec<((K, V), Diff)>)>;
+pub type Pending<K, V> = BTreeMap<Time, (Capability<Time>, Vec<((K, V), Diff)>)>;
 
 /// Groups `(key, value)` updates by key and applies `logic` to each key's
 /// current values whenever they change, emitting the changed outputs.

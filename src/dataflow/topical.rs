@@ -29,7 +29,11 @@
 //! paths stop at their first lookup without touching the arrangement, and
 //! each friendship meets both ends' vectors once. A night re-emits the
 //! friendships of users whose vectors changed, never quadratic work: a
-//! super-connector costs its friend count. Vectors are shared (`Arc`), so
+//! super-connector costs its friend count. A changed vector travels as its
+//! [`Delta`] (only the entries that left or arrived, signed; by
+//! `dV = V_new - V_old` and the bilinearity of the intersection, that is
+//! the same change), so it meets each friend once, not as an old and a new
+//! version that mostly cancel. Vectors and deltas are shared (`Arc`), so
 //! carrying one along a friendship copies a pointer, not the vector.
 //!
 //! From co-adoptions, per adoption `(u, t)` (METRICS.md):
@@ -39,12 +43,19 @@
 //! `credit(u,t) = sum over u -> v of 1 / k(v,t)`, summed in ascending `k`
 //! so the bits do not depend on the worker count.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::Operator;
+
+use differential_dataflow::consolidation::consolidate;
+use differential_dataflow::AsCollection;
 
 use differential_dataflow::operators::CountTotal;
 use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 
-use super::current::reduce_current;
+use super::current::{reduce_current, Pending};
 use super::friends::FriendsByUser;
 use super::graph::mix;
 use super::lookup::{lookup, ByKey, Times};
@@ -125,6 +136,93 @@ pub fn intersect(
     }
 }
 
+/// How a user's vector changed in one round: the `(topic, day)` entries
+/// that left (`-1`) and arrived (`+1`), sorted. An adoption whose day moved
+/// is both; entries the old and new vectors share are not in it.
+pub type Delta = Arc<[(Topic, Day, Diff)]>;
+
+/// Pairs each changed vector's old and new versions (the `-1` and `+1`
+/// updates a round leaves in the vectors' arrangement, on the worker that
+/// holds the user) into one [`Delta`]: a changed vector then meets each
+/// friend once, and only its changed topics go on to the counts, instead
+/// of its old and new versions in full, which cancel but for those.
+fn vector_deltas<'s>(changes: Coll<'s, (User, Vector)>) -> Coll<'s, (User, Delta)> {
+    changes
+        .inner
+        .unary_frontier(Pipeline, "VectorDeltas", |_capability, _info| {
+            let mut pending: Pending<User, Vector> = BTreeMap::new();
+            move |(input, frontier), output| {
+                input.for_each_stamp(|capability, data| {
+                    for batch in data {
+                        for (change, time, diff) in batch.drain(..) {
+                            pending
+                                .entry(time)
+                                .or_insert_with(|| (capability.delayed(&time, 0), Vec::new()))
+                                .1
+                                .push((change, diff));
+                        }
+                    }
+                });
+                while let Some(first) = pending.first_entry() {
+                    if frontier.frontier().less_equal(first.key()) {
+                        break;
+                    }
+                    let (capability, mut changes) = first.remove();
+                    let time = *capability.time();
+                    changes.sort_by_key(|((user, _), _)| *user);
+                    let mut session = output.session(&capability);
+                    let mut entries: Vec<((Topic, Day), Diff)> = Vec::new();
+                    for group in changes.chunk_by(|x, y| x.0 .0 == y.0 .0) {
+                        entries.clear();
+                        for ((_, vector), diff) in group {
+                            entries.extend(vector.iter().map(|&entry| (entry, *diff)));
+                        }
+                        consolidate(&mut entries);
+                        if !entries.is_empty() {
+                            let delta: Delta = entries
+                                .iter()
+                                .map(|&((topic, day), diff)| (topic, day, diff))
+                                .collect();
+                            session.give(((group[0].0 .0, delta), time, 1));
+                        }
+                    }
+                }
+            }
+        })
+        .as_collection()
+}
+
+/// The co-adoptions a changed vector's [`Delta`] makes with a friend's
+/// vector, each with the sign of its entry. `changed_is_a`: whether the
+/// changed user is the lower end `a` of the friendship.
+fn intersect_delta(
+    changed: User,
+    delta: &[(Topic, Day, Diff)],
+    friend: User,
+    vector: &[(Topic, Day)],
+    changed_is_a: bool,
+    shared: &mut Vec<(CoAdoption, Diff)>,
+) {
+    let mut j = 0;
+    for &(topic, day, sign) in delta {
+        while j < vector.len() && vector[j].0 < topic {
+            j += 1;
+        }
+        match vector.get(j) {
+            Some(&(other_topic, other_day)) if other_topic == topic => {
+                let co_adoption = if changed_is_a {
+                    (changed, friend, topic, day, other_day)
+                } else {
+                    (friend, changed, topic, other_day, day)
+                };
+                shared.push((co_adoption, sign));
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+}
+
 /// Co-adoptions along each friendship (see the module docs for the three paths).
 ///
 /// Without `by_user` (a batch run, where every change is at time 0 and the
@@ -153,19 +251,21 @@ pub fn co_adoptions<'s>(
     let Some(by_user) = by_user else {
         return from_friendships;
     };
-    let changes = vectors
-        .clone()
-        .as_collection(|user, vector| (*user, vector.clone()));
+    let deltas = vector_deltas(
+        vectors
+            .clone()
+            .as_collection(|user, vector| (*user, vector.clone())),
+    );
 
     // dV(a) ⋈ F<t ⋈ V(b)<t: a's vector changed; b is a higher friend.
     let up = lookup(
         "VectorMeetsHigherFriends",
-        changes.clone(),
+        deltas.clone(),
         by_user,
         Times::Before,
-        |a, vector_a, b, out| {
+        |a, delta_a, b, out| {
             if b > a {
-                out.push((*b, (*a, vector_a.clone())));
+                out.push((*b, (*a, delta_a.clone())));
             }
         },
     );
@@ -174,18 +274,19 @@ pub fn co_adoptions<'s>(
         up,
         vectors,
         Times::Before,
-        |b, (a, vector_a), vector_b, out| intersect(*a, vector_a, *b, vector_b, out),
-    );
+        |b, (a, delta_a), vector_b, out| intersect_delta(*a, delta_a, *b, vector_b, true, out),
+    )
+    .explode(|(co_adoption, sign)| Some((co_adoption, sign)));
 
     // dV(b) ⋈ F<t ⋈ V(a)<=t: b's vector changed; a is a lower friend.
     let down = lookup(
         "VectorMeetsLowerFriends",
-        changes,
+        deltas,
         by_user,
         Times::Before,
-        |b, vector_b, a, out| {
+        |b, delta_b, a, out| {
             if a < b {
-                out.push((*a, (*b, vector_b.clone())));
+                out.push((*a, (*b, delta_b.clone())));
             }
         },
     );
@@ -194,8 +295,9 @@ pub fn co_adoptions<'s>(
         down,
         vectors,
         Times::Through,
-        |a, (b, vector_b), vector_a, out| intersect(*a, vector_a, *b, vector_b, out),
-    );
+        |a, (b, delta_b), vector_a, out| intersect_delta(*b, delta_b, *a, vector_a, false, out),
+    )
+    .explode(|(co_adoption, sign)| Some((co_adoption, sign)));
 
     from_friendships.concat(from_lower).concat(from_higher)
 }
