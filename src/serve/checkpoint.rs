@@ -170,7 +170,13 @@ pub fn write_worker(
 }
 
 /// The differences one night made to a worker's sets.
-pub type Journal = (Vec<((User, User), Diff)>, Vec<(AdoptionRecord, Diff)>);
+pub type Journal = (FriendshipLog, AdoptionLog);
+
+/// Friendships removed (`-1`) and added (`+1`).
+pub type FriendshipLog = Vec<((User, User), Diff)>;
+
+/// Adoption records removed (`-1`) and added (`+1`).
+pub type AdoptionLog = Vec<(AdoptionRecord, Diff)>;
 
 /// Writes the differences `night` made to one worker's sets: its log file.
 pub fn write_log(
@@ -218,20 +224,27 @@ pub fn read_worker(
     if !(1..=FORMAT).contains(&format) {
         return Err(format!("{}: checkpoint format {format}", path.display()));
     }
+    // Every log first, then one pass over the sets: a record added one night
+    // and removed a later one cancels out before it touches them.
+    let (mut friendship_log, mut adoption_log): Journal = Default::default();
     for night in &meta.logs {
         let path = output.join(DIR).join(log_name(night, worker));
-        let (format, friendship_log, adoption_log): (u32, Vec<_>, Vec<_>) = read_file(&path)?;
+        let (format, friendships, adoptions): (u32, FriendshipLog, AdoptionLog) = read_file(&path)?;
         if format != FORMAT {
             return Err(format!("{}: checkpoint format {format}", path.display()));
         }
+        friendship_log.extend(friendships);
+        adoption_log.extend(adoptions);
+    }
+    if !meta.logs.is_empty() {
         friendships = apply(friendships, friendship_log);
         adoptions = apply(adoptions, adoption_log);
     }
     Ok((friendships, adoptions))
 }
 
-/// Applies a log's differences (a record removed, `-1`, or added, `+1`)
-/// to a sorted set.
+/// Applies logs' differences (a record removed, `-1`, or added, `+1`, in
+/// any order: they are consolidated first) to a sorted set.
 fn apply<R: Ord + Clone>(set: Vec<R>, mut log: Vec<(R, Diff)>) -> Vec<R> {
     differential_dataflow::consolidation::consolidate(&mut log);
     let mut merged = Vec::with_capacity(set.len() + log.len());
@@ -279,6 +292,20 @@ mod tests {
         // An adoption whose day moved: the old record out, the new one in.
         let adoptions = vec![((1, 7), 20), ((2, 7), 30)];
         let log = vec![(((1, 7), 20), -1), (((1, 7), 15), 1)];
-        assert_eq!(apply(adoptions, log), vec![((1, 7), 15), ((2, 7), 30)]);
+        assert_eq!(
+            apply(adoptions.clone(), log),
+            vec![((1, 7), 15), ((2, 7), 30)]
+        );
+        // Two nights' logs at once: moved to day 15, then to day 10; and
+        // (3, 7) added, then removed.
+        let logs = vec![
+            (((1, 7), 20), -1),
+            (((1, 7), 15), 1),
+            (((3, 7), 5), 1),
+            (((1, 7), 15), -1),
+            (((1, 7), 10), 1),
+            (((3, 7), 5), -1),
+        ];
+        assert_eq!(apply(adoptions, logs), vec![((1, 7), 10), ((2, 7), 30)]);
     }
 }
