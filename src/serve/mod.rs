@@ -507,7 +507,10 @@ fn publish_epoch(
     let journal = engine.take_journal();
     let night = feed.as_ref().map(|(name, _)| name.as_str());
     let log = night.filter(|_| !plan.snapshot_due());
+    let clock = Instant::now();
+    let mut tables_seconds = 0.0;
     let written = write::write_parts(&out, &engine.captures, &feeds).and_then(|rows| {
+        tables_seconds = clock.elapsed().as_secs_f64();
         match log {
             Some(night) => checkpoint::write_log(&context.staging, night, index, &journal)?,
             None => checkpoint::write_worker(
@@ -530,11 +533,22 @@ fn publish_epoch(
         (journal.0.len() + journal.1.len()) as u64,
     );
     drop(journal);
+    let checkpoint_seconds = clock.elapsed().as_secs_f64() - tables_seconds;
     // Writing consolidated every table (only present rows are held now).
     let all = engine::gather(worker, (written, sizes));
+    let gathered = clock.elapsed().as_secs_f64();
     if job.serve.as_ref().is_some_and(|serve| serve.return_memory) {
         crate::memory::give_back();
     }
+    tracing::debug!(
+        worker = index,
+        tables_seconds,
+        checkpoint_seconds,
+        waited_seconds = gathered - tables_seconds - checkpoint_seconds,
+        return_memory_seconds = clock.elapsed().as_secs_f64() - gathered,
+        snapshot = log.is_none(),
+        "epoch written"
+    );
     let (results, sizes): (Vec<_>, Vec<_>) = all.into_iter().unzip();
     match log {
         Some(night) => plan.log_written(night, sizes.iter().map(|s| s.2).sum()),
@@ -569,9 +583,13 @@ fn publish_epoch(
         },
         logs: plan.logs().to_vec(),
     };
-    finish_epoch(context, shared, engine, &manifest, &meta, rows)
-        .err()
-        .map(|e| e.to_string())
+    let finishing = Instant::now();
+    let finished = finish_epoch(context, shared, engine, &manifest, &meta, rows);
+    tracing::debug!(
+        seconds = finishing.elapsed().as_secs_f64(),
+        "run files, links and publish"
+    );
+    finished.err().map(|e| e.to_string())
 }
 
 /// Worker 0: the run files, earlier feeds, then the atomic publish.
