@@ -169,6 +169,11 @@ fn vector_deltas<'s>(changes: Coll<'s, (User, Vector)>) -> Coll<'s, (User, Delta
                     }
                     let (capability, mut changes) = first.remove();
                     let time = *capability.time();
+                    if time == 0 {
+                        // The base: its deltas would meet friendships `Before`
+                        // time 0, of which there are none.
+                        continue;
+                    }
                     changes.sort_by_key(|((user, _), _)| *user);
                     let mut session = output.session(&capability);
                     let mut entries: Vec<((Topic, Day), Diff)> = Vec::new();
