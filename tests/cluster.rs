@@ -10,16 +10,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use reach::job::Format;
 
-fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<_> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().port())
-        .collect()
-}
-
 /// Runs `processes` copies of the binary, waits (bounded) and returns their exit codes.
 fn run_processes(
     input: &Path,
@@ -76,10 +66,8 @@ fn two_and_three_processes_match_one() {
     run(&input, &single, 1, &[], Format::Csv).unwrap();
     let expected = snapshot(&single);
     for (processes, workers) in [(2, 1), (2, 2), (3, 1)] {
-        let ports = free_ports(processes);
         let hostfile = dir.path().join("hosts.txt");
-        let lines: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
-        std::fs::write(&hostfile, lines.join("\n") + "\n").unwrap();
+        loopback_hostfile(&hostfile, processes);
         let out = dir.path().join(format!("out-{processes}x{workers}"));
         let codes = run_processes(&input, &out, &hostfile, processes, workers);
         assert!(codes.iter().all(|&c| c == 0), "exit codes {codes:?}");

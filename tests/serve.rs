@@ -405,15 +405,8 @@ fn two_processes_serve_like_one() {
     for night in NIGHTS {
         deliver(&f, &inbox, night);
     }
-    let ports: Vec<u16> = (0..2)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect::<Vec<_>>()
-        .iter()
-        .map(|l| l.local_addr().unwrap().port())
-        .collect();
     let hosts = f.root.join("hosts.txt");
-    let text: String = ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect();
-    std::fs::write(&hosts, text).unwrap();
+    common::loopback_hostfile(&hosts, 2);
     let children: Vec<Child> = (0..2)
         .map(|process| {
             serve(&f, &out, &inbox, 1, &[])

@@ -411,18 +411,8 @@ fn two_processes_match_one() {
         .keys()
         .any(|k| k.starts_with("topic_significance/")));
 
-    let ports: Vec<u16> = {
-        let listeners: Vec<_> = (0..2)
-            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-            .collect();
-        listeners
-            .iter()
-            .map(|l| l.local_addr().unwrap().port())
-            .collect()
-    };
     let hostfile = dir.path().join("hosts.txt");
-    let lines: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect();
-    std::fs::write(&hostfile, lines.concat()).unwrap();
+    loopback_hostfile(&hostfile, 2);
     let out = dir.path().join("cluster");
     let children: Vec<_> = (0..2)
         .map(|p| {

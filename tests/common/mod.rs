@@ -587,3 +587,23 @@ pub fn observations(text: &str) -> Vec<(u64, String, i64)> {
         })
         .collect()
 }
+
+/// `n` ports free on loopback right now (bound once, then released).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<_> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
+/// Writes a hostfile of `processes` free loopback ports to `path`.
+pub fn loopback_hostfile(path: &Path, processes: usize) {
+    let lines: String = free_ports(processes)
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}\n"))
+        .collect();
+    std::fs::write(path, lines).unwrap();
+}
