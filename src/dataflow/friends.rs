@@ -11,9 +11,6 @@
 //! something reads it later: the topical paths that react to a night's
 //! changed topic vectors look up the changed user's friends in it.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::{Capability, Operator};
 
@@ -22,6 +19,7 @@ use differential_dataflow::operators::CountTotal;
 use differential_dataflow::trace::implementations::ValSpine;
 use differential_dataflow::AsCollection;
 
+use super::current::IdMap;
 use super::{Coll, Diff, Time, User};
 use crate::tables::DegreeRow;
 
@@ -36,26 +34,9 @@ pub fn by_user(friendships: Coll<'_, (User, User)>) -> FriendsByUser<'_> {
         .arrange_by_key_named("FriendsByUser")
 }
 
-/// Hashes a user id with [`super::graph::mix`]: the local combine sees every
-/// endpoint of every friendship, where SipHash's cost shows.
-#[derive(Default)]
-struct MixHasher(u64);
-
-impl Hasher for MixHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = super::graph::mix(self.0 ^ u64::from(b));
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = super::graph::mix(self.0 ^ n);
-    }
-}
-
-type UserMap<V> = HashMap<User, V, BuildHasherDefault<MixHasher>>;
+/// Users to values, hashed with [`super::graph::mix`]: the local combine
+/// sees every endpoint of every friendship, where SipHash's cost shows.
+type UserMap<V> = IdMap<User, V>;
 
 /// Adds up a worker's updates per (record, time) before they are exchanged:
 /// a local combine that keeps the collection the same and makes it shorter.
