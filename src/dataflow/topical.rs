@@ -336,21 +336,15 @@ pub fn credit_of(shares: impl Iterator<Item = (u32, Diff)> + Clone) -> f64 {
 
 /// `sum of n / k` as a fraction in `u128`, reduced after every term.
 fn exact_sum_reducing(shares: impl Iterator<Item = (u32, Diff)>) -> Option<(u128, u128)> {
-    fn gcd(mut a: u128, mut b: u128) -> u128 {
-        while b != 0 {
-            (a, b) = (b, a % b);
-        }
-        a
-    }
     shares
         .into_iter()
         .try_fold((0u128, 1u128), |(num, den), (k, n)| {
             let (k, n) = (u128::from(k.max(1)), u128::try_from(n).ok()?);
-            let lcm = den.checked_mul(k / gcd(den, k))?;
+            let lcm = den.checked_mul(k / gcd_u128(den, k))?;
             let num = num
                 .checked_mul(lcm / den)?
                 .checked_add(n.checked_mul(lcm / k)?)?;
-            let g = gcd(num, lcm).max(1);
+            let g = gcd_u128(num, lcm).max(1);
             Some((num / g, lcm / g))
         })
 }
