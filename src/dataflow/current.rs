@@ -19,7 +19,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::{Capability, Operator};
+use timely::dataflow::operators::{Capability, InputCapability, Operator};
+use timely::progress::frontier::AntichainRef;
 
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::{AsCollection, ExchangeData};
@@ -53,8 +54,40 @@ impl Hasher for MixHasher {
 /// A hash map keyed by ids, hashed with [`MixHasher`].
 pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
 
+/// One time's updates, with a capability for that time.
+pub type Stashed<K, V> = (Capability<Time>, Vec<((K, V), Diff)>);
+
 /// Updates received for times not yet complete, with their capabilities.
-pub type Pending<K, V> = BTreeMap<Time, (Capability<Time>, Vec<((K, V), Diff)>)>;
+pub type Pending<K, V> = BTreeMap<Time, Stashed<K, V>>;
+
+/// Stashes a message's updates under their times, each time with a
+/// capability of its own.
+pub fn stash<K, V>(
+    pending: &mut Pending<K, V>,
+    capability: &InputCapability<Time>,
+    batch: &mut Vec<((K, V), Time, Diff)>,
+) {
+    for (update, time, diff) in batch.drain(..) {
+        pending
+            .entry(time)
+            .or_insert_with(|| (capability.delayed(&time, 0), Vec::new()))
+            .1
+            .push((update, diff));
+    }
+}
+
+/// The earliest stashed time the input frontier has passed, with its
+/// updates: a time that is complete, in time order.
+pub fn next_complete<K, V>(
+    pending: &mut Pending<K, V>,
+    frontier: AntichainRef<'_, Time>,
+) -> Option<Stashed<K, V>> {
+    let first = pending.first_entry()?;
+    if frontier.less_equal(first.key()) {
+        return None;
+    }
+    Some(first.remove())
+}
 
 /// Groups `(key, value)` updates by key and applies `logic` to each key's
 /// current values whenever they change, emitting the changed outputs.
@@ -91,20 +124,12 @@ where
                 move |(input, frontier), output| {
                     input.for_each_stamp(|capability, data| {
                         for batch in data {
-                            for ((key, value), time, diff) in batch.drain(..) {
-                                pending
-                                    .entry(time)
-                                    .or_insert_with(|| (capability.delayed(&time, 0), Vec::new()))
-                                    .1
-                                    .push(((key, value), diff));
-                            }
+                            stash(&mut pending, &capability, batch);
                         }
                     });
-                    while let Some(first) = pending.first_entry() {
-                        if frontier.frontier().less_equal(first.key()) {
-                            break;
-                        }
-                        let (capability, mut updates) = first.remove();
+                    while let Some((capability, mut updates)) =
+                        next_complete(&mut pending, frontier.frontier())
+                    {
                         let time = *capability.time();
                         consolidate(&mut updates);
                         if state.is_empty() {

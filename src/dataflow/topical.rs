@@ -55,7 +55,7 @@ use differential_dataflow::AsCollection;
 use differential_dataflow::operators::CountTotal;
 use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 
-use super::current::{reduce_current, Pending};
+use super::current::{next_complete, reduce_current, stash, Pending};
 use super::friends::FriendsByUser;
 use super::graph::mix;
 use super::lookup::{lookup, ByKey, Times};
@@ -154,20 +154,12 @@ fn vector_deltas<'s>(changes: Coll<'s, (User, Vector)>) -> Coll<'s, (User, Delta
             move |(input, frontier), output| {
                 input.for_each_stamp(|capability, data| {
                     for batch in data {
-                        for (change, time, diff) in batch.drain(..) {
-                            pending
-                                .entry(time)
-                                .or_insert_with(|| (capability.delayed(&time, 0), Vec::new()))
-                                .1
-                                .push((change, diff));
-                        }
+                        stash(&mut pending, &capability, batch);
                     }
                 });
-                while let Some(first) = pending.first_entry() {
-                    if frontier.frontier().less_equal(first.key()) {
-                        break;
-                    }
-                    let (capability, mut changes) = first.remove();
+                while let Some((capability, mut changes)) =
+                    next_complete(&mut pending, frontier.frontier())
+                {
                     let time = *capability.time();
                     if time == 0 {
                         // The base: its deltas would meet friendships `Before`
