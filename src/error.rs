@@ -3,8 +3,6 @@
 
 use std::path::Path;
 
-use crate::input::records::BadLine;
-
 /// Everything that stops a job.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -63,6 +61,23 @@ impl Error {
             path: path.as_ref().display().to_string(),
             source,
         }
+    }
+}
+
+/// A line that could not be parsed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BadLine {
+    /// The file, as given.
+    pub file: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// Why, in words.
+    pub reason: String,
+}
+
+impl std::fmt::Display for BadLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
     }
 }
 

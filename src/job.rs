@@ -14,26 +14,7 @@ use crate::error::{Error, Result};
 use crate::generate;
 use crate::params::Params;
 
-/// Output file format.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    /// CSV with a header line (the default).
-    #[default]
-    Csv,
-    /// Apache Parquet, snappy-compressed.
-    Parquet,
-}
-
-impl Format {
-    /// The file extension.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Csv => "csv",
-            Format::Parquet => "parquet",
-        }
-    }
-}
+pub use crate::output::Format;
 
 /// `[input]`: where the records come from.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use crate::dataflow::graph::ChangeCounts;
 use crate::input::FileInfo;
+use crate::input::ReadStats;
 use crate::job::{self, Job};
 use crate::params::Params;
-use crate::run::ReadStats;
 use crate::tables::{DegreeRow, TopicRow};
 
 /// The program that wrote the output.

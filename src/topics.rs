@@ -12,7 +12,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::dataflow::Topic;
+/// An interned topic: a dense id, in name order for the base's topics.
+pub type Topic = u32;
 
 /// Topic names by id, and ids by name.
 #[derive(Clone, Debug, Default)]

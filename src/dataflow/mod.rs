@@ -31,7 +31,7 @@ use crate::topics;
 /// A user id as it appears in the input.
 pub type User = u64;
 /// An interned topic (see [`crate::topics`]).
-pub type Topic = u32;
+pub use crate::topics::Topic;
 /// A day: days since 1970-01-01.
 pub type Day = i32;
 /// Logical time: 0 is the base load, night `n` is time `n`.

@@ -12,6 +12,7 @@
 pub mod lines;
 pub mod nights;
 pub mod records;
+pub mod stats;
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -21,6 +22,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+pub use stats::ReadStats;
 
 /// One input file.
 #[derive(Clone, Debug, Serialize)]

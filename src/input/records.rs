@@ -274,22 +274,7 @@ pub fn is_plain_name(field: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
 }
 
-/// A line that could not be parsed.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct BadLine {
-    /// The file, as given.
-    pub file: String,
-    /// 1-based line number.
-    pub line: u64,
-    /// Why, in words.
-    pub reason: String,
-}
-
-impl std::fmt::Display for BadLine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
-    }
-}
+pub use crate::error::BadLine;
 
 /// What reading one share produced besides its records.
 #[derive(Clone, Debug, Default)]

@@ -7,9 +7,31 @@ pub mod table;
 
 use std::path::Path;
 
-use crate::input::records::BadLine;
-use crate::job::Format;
+use serde::{Deserialize, Serialize};
+
+use crate::error::BadLine;
 use table::{col, Cell, ColType, Column, Row};
+
+/// Output file format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// CSV with a header line (the default).
+    #[default]
+    Csv,
+    /// Apache Parquet, snappy-compressed.
+    Parquet,
+}
+
+impl Format {
+    /// The file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+        }
+    }
+}
 
 /// Writes one part file of a table in the job's format.
 pub fn write_table<R: Row>(path: &Path, format: Format, rows: &[R]) -> std::io::Result<()> {

@@ -17,7 +17,6 @@ use timely::dataflow::InputHandle;
 use timely::worker::Worker;
 
 use super::write::{capture, user_part, Captures};
-use super::ReadStats;
 use crate::dataflow::graph::{self, op_seq, AdoptionRecord, Counters, State};
 use crate::dataflow::{self, Day, Time, Topic, User};
 use crate::generate;
@@ -26,6 +25,7 @@ use crate::input::nights::Night;
 use crate::input::records::{
     self, Adoption, AdoptionChange, BadLine, Friendship, FriendshipChange, Op,
 };
+use crate::input::ReadStats;
 use crate::input::{self, Source};
 use crate::params::Params;
 use crate::topics::{Dictionary, Shared};

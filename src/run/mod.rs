@@ -28,8 +28,8 @@ use crate::error::{Error, Result};
 use crate::generate;
 use crate::input::lines::{self, Sniff};
 use crate::input::nights;
-use crate::input::records::{self, BadLine};
-use crate::input::{self, FileInfo, Source};
+use crate::input::records::BadLine;
+use crate::input::{self, FileInfo, ReadStats, Source};
 use crate::job::{self, Job};
 use crate::output::{self, publish};
 use crate::summary::{self, Summary, Totals};
@@ -47,57 +47,6 @@ pub struct RunReport {
     pub summary: Option<Summary>,
     /// Wall-clock seconds.
     pub seconds: f64,
-}
-
-/// Per-worker read statistics, broadcast to every worker.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct ReadStats {
-    /// Friendship records parsed (self-loops included).
-    pub friendship_records: u64,
-    /// Adoption records parsed (repeated observations included).
-    pub adoption_records: u64,
-    /// Friendship change records (`+`/`-`) parsed in nights.
-    pub friendship_changes: u64,
-    /// Adoption change records parsed in nights.
-    pub adoption_changes: u64,
-    /// Self-loops rejected.
-    pub self_loops: u64,
-    /// Header lines skipped.
-    pub headers: u64,
-    /// Bytes read.
-    pub bytes: u64,
-    /// Bad lines found (the first few are in `bad`).
-    pub bad_total: u64,
-    /// Bad lines, at most `max_bad_lines + 1` per worker.
-    pub bad: Vec<BadLine>,
-}
-
-impl ReadStats {
-    pub(crate) fn absorb(&mut self, report: records::ShareReport) {
-        self.headers += u64::from(report.header);
-        self.bytes += report.bytes;
-        self.bad_total += report.bad.len() as u64;
-        self.bad.extend(report.bad);
-    }
-
-    /// The bad lines kept, in file and line order.
-    pub(crate) fn sorted_bad(&self) -> Vec<BadLine> {
-        let mut bad = self.bad.clone();
-        bad.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-        bad
-    }
-
-    pub(crate) fn add(&mut self, other: &ReadStats) {
-        self.friendship_records += other.friendship_records;
-        self.adoption_records += other.adoption_records;
-        self.friendship_changes += other.friendship_changes;
-        self.adoption_changes += other.adoption_changes;
-        self.self_loops += other.self_loops;
-        self.headers += other.headers;
-        self.bytes += other.bytes;
-        self.bad_total += other.bad_total;
-        self.bad.extend(other.bad.iter().cloned());
-    }
 }
 
 /// What a worker reports once its parts are written.
