@@ -1,10 +1,18 @@
 //! The library's error type: every failure a user can fix, worded so the
 //! message alone says what to fix.
+//!
+//! Errors travel between workers (and processes) as they are: `Error` is
+//! serialisable, so a worker's failure reaches the worker that decides with
+//! its kind intact. An I/O error travels as its message (its `ErrorKind`
+//! becomes `Other` on the far side; the text, which is all a user sees, is
+//! the same).
 
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
+
 /// Everything that stops a job.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, Serialize, Deserialize)]
 pub enum Error {
     /// A file or directory could not be read or written.
     #[error("{path}: {source}")]
@@ -12,6 +20,7 @@ pub enum Error {
         /// The path involved.
         path: String,
         /// The operating system's reason.
+        #[serde(with = "io_message")]
         source: std::io::Error,
     },
     /// An input is unusable as a whole (empty, no files, ...).
@@ -52,6 +61,42 @@ fn bad_lines_message(bad: &[BadLine], total: u64, tolerated: u64) -> String {
          with --set max_bad_lines=N (they are then listed in rejects.csv).",
     );
     message
+}
+
+impl Clone for Error {
+    fn clone(&self) -> Error {
+        match self {
+            Error::Io { path, source } => Error::Io {
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            Error::Input(message) => Error::Input(message.clone()),
+            Error::BadLines {
+                bad,
+                total,
+                tolerated,
+            } => Error::BadLines {
+                bad: bad.clone(),
+                total: *total,
+                tolerated: *tolerated,
+            },
+            Error::Config(message) => Error::Config(message.clone()),
+            Error::Runtime(message) => Error::Runtime(message.clone()),
+        }
+    }
+}
+
+/// An `io::Error` on the wire: its message.
+mod io_message {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(error: &std::io::Error, out: S) -> Result<S::Ok, S::Error> {
+        out.serialize_str(&error.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(input: D) -> Result<std::io::Error, D::Error> {
+        Ok(std::io::Error::other(String::deserialize(input)?))
+    }
 }
 
 impl Error {

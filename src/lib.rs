@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod commands;
 pub mod dataflow;
 pub mod date;
+pub mod engine;
 pub mod error;
 pub mod generate;
 pub mod input;
@@ -23,7 +24,6 @@ pub mod params;
 pub mod report;
 pub mod run;
 pub mod serve;
-pub mod summary;
 pub mod tables;
 pub mod topics;
 

@@ -46,7 +46,12 @@ impl Dictionary {
         }
     }
 
-    /// The name of an id.
+    /// Every name, by id.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The name of `id`.
     pub fn name(&self, id: Topic) -> &str {
         &self.names[id as usize]
     }

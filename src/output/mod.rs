@@ -1,6 +1,7 @@
 //! Output sinks: table schemas, CSV and Parquet writers, atomic publishing.
 
 pub mod csv;
+pub mod layout;
 pub mod parquet;
 pub mod publish;
 pub mod table;

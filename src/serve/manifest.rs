@@ -6,15 +6,15 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::summary::{Base, NightSummary};
 use crate::error::{Error, Result};
 use crate::input::FileInfo;
-use crate::summary::{Base, NightSummary};
 
 /// The manifest's format version.
 pub const FORMAT: u32 = 1;
 
 /// The manifest file's name in the output directory.
-pub const FILE: &str = "manifest.json";
+pub const FILE: &str = crate::output::layout::MANIFEST;
 
 /// The base and the nights applied to it.
 #[derive(Clone, Debug, Serialize, Deserialize)]

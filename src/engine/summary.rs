@@ -115,6 +115,25 @@ pub struct NightSummary {
     pub adoptions: ChangeCounts,
 }
 
+impl NightSummary {
+    /// A night's line: what its files held and what its changes did.
+    pub fn new(
+        name: &str,
+        stats: &ReadStats,
+        friendships: ChangeCounts,
+        adoptions: ChangeCounts,
+    ) -> NightSummary {
+        NightSummary {
+            name: name.to_string(),
+            friendship_changes: stats.friendship_changes,
+            adoption_changes: stats.adoption_changes,
+            self_loops_rejected: stats.self_loops,
+            friendships,
+            adoptions,
+        }
+    }
+}
+
 /// The whole summary.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {

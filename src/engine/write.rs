@@ -13,8 +13,8 @@ use timely::dataflow::operators::probe::Handle as Probe;
 use timely::dataflow::operators::{Operator, Probe as _};
 
 use crate::dataflow::{graph, Coll, Diff, Time, User};
-use crate::job::Format;
-use crate::output::{self, table::Change, table::Row};
+use crate::output::layout::{self, tables as name};
+use crate::output::{self, table::Change, table::Row, Format};
 use crate::tables::{DegreeRow, LeaderRow, TopicRow, TopicSignificanceRow, UserRow, UserTopicRow};
 
 /// Rows captured at one worker, with their times and diffs.
@@ -62,10 +62,15 @@ where
 
 /// The captured tables of one worker.
 pub struct Captures {
+    /// `users`.
     pub users: Captured<UserRow>,
+    /// `user_topics`.
     pub user_topics: Captured<UserTopicRow>,
+    /// `topic_leaders`.
     pub topic_leaders: Captured<LeaderRow>,
+    /// `degree_distribution`.
     pub degrees: Captured<DegreeRow>,
+    /// `topics`.
     pub topics: Captured<TopicRow>,
     /// Only with `shuffle_rounds > 0`.
     pub topic_significance: Option<Captured<TopicSignificanceRow>>,
@@ -139,9 +144,13 @@ fn changes_at<R: Ord + Clone + std::fmt::Debug>(
 /// Where and how one worker writes: the staging directory, the table
 /// format, the part count of large tables, and (worker index, peers).
 pub struct Out<'a> {
+    /// The staging directory.
     pub dir: &'a Path,
+    /// CSV or Parquet.
     pub format: Format,
+    /// Part files of the large tables.
     pub parts: usize,
+    /// (worker index, peers).
     pub me: (usize, usize),
 }
 
@@ -162,7 +171,7 @@ fn write_with_changes<R: Row + Ord + Clone + std::fmt::Debug>(
     // written from the consolidated updates themselves: sorted in place
     // once, never copied.
     for (night, time) in feeds {
-        let feed = format!("changes/{night}/{table}");
+        let feed = layout::feed(night, table);
         // Consolidated, so in row order and one change per row.
         let changes = changes_at(captured, *time);
         let changes: Vec<&Change<R>> = changes.iter().collect();
@@ -186,12 +195,12 @@ pub fn write_parts(
     let parts = out.parts;
     let by_user = move |user| user_part(user, parts);
     let mut written = vec![
-        write_with_changes(out, "users", parts, &captures.users, feeds, |r| {
+        write_with_changes(out, name::USERS, parts, &captures.users, feeds, |r| {
             by_user(r.user_id)
         })?,
         write_with_changes(
             out,
-            "user_topics",
+            name::USER_TOPICS,
             parts,
             &captures.user_topics,
             feeds,
@@ -199,7 +208,7 @@ pub fn write_parts(
         )?,
         write_with_changes(
             out,
-            "topic_leaders",
+            name::TOPIC_LEADERS,
             1,
             &captures.topic_leaders,
             feeds,
@@ -207,18 +216,18 @@ pub fn write_parts(
         )?,
         write_with_changes(
             out,
-            "degree_distribution",
+            name::DEGREE_DISTRIBUTION,
             1,
             &captures.degrees,
             feeds,
             |_| 0,
         )?,
-        write_with_changes(out, "topics", 1, &captures.topics, feeds, |_| 0)?,
+        write_with_changes(out, name::TOPICS, 1, &captures.topics, feeds, |_| 0)?,
     ];
     if let Some(captured) = &captures.topic_significance {
         written.push(write_with_changes(
             out,
-            "topic_significance",
+            name::TOPIC_SIGNIFICANCE,
             1,
             captured,
             feeds,
@@ -248,7 +257,7 @@ fn write_table<R: Row>(
     let mut written = 0;
     for part in (index..parts).step_by(peers) {
         let mine = &by_part[part];
-        let path = dir.join(format!("part-{part:05}.{}", out.format.extension()));
+        let path = dir.join(layout::part_file(part, out.format.extension()));
         output::write_table(&path, out.format, mine)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         written += mine.len() as u64;

@@ -28,9 +28,8 @@ use crate::dataflow::graph::AdoptionRecord;
 use crate::dataflow::{Diff, User};
 use crate::error::{Error, Result};
 
-/// The checkpoint's directory inside the output (`_` so that readers of
-/// the tables, e.g. Spark, skip it).
-pub const DIR: &str = "_checkpoint";
+/// The checkpoint's directory inside the output.
+pub const DIR: &str = crate::output::layout::CHECKPOINT;
 
 /// The checkpoint format version: 2 added the logs (a format 1 checkpoint
 /// is a snapshot without logs, and is still read).

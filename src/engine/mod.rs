@@ -1,0 +1,277 @@
+//! The engine: one worker's dataflow and everything around an epoch, under
+//! the two drivers (`reach run`, `reach serve`).
+//!
+//! ```text
+//!  open.rs      Context: the job's inputs listed and sniffed, staging, progress;
+//!               Engine::load (base from files or the generator) or
+//!               Engine::resume (a checkpoint), both as time 0
+//!  read.rs      a worker's share of the base and of a night, as records
+//!  mod.rs       Engine: the dataflow's inputs, captured tables, epochs
+//!               (send, close, apply a night)
+//!  agree.rs     gather: every worker's value on every worker, between epochs
+//!  write.rs     tables leave the dataflow (capture), part files and feeds
+//!  checkpoint.rs the input sets on disk (snapshot + nightly logs)
+//!  summary.rs   summary.json
+//!  epoch.rs     the one publish step: every worker writes, process 0
+//!               writes the run files and renames staging into place
+//!  workers.rs   starting the workers (threads or processes), clean-up
+//! ```
+//!
+//! A driver is a short loop over these: open a [`Context`], start the
+//! workers, and in each worker open the engine, apply epochs and publish.
+
+pub mod agree;
+pub mod checkpoint;
+pub mod epoch;
+pub mod open;
+pub(crate) mod profile;
+pub mod read;
+pub mod stages;
+pub mod summary;
+pub mod workers;
+pub mod write;
+
+use std::rc::Rc;
+
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::operators::probe::Handle as Probe;
+use timely::dataflow::operators::Input;
+use timely::dataflow::InputHandle;
+use timely::worker::Worker;
+
+use crate::dataflow::graph::{self, op_seq, AdoptionRecord, Counters, State};
+use crate::dataflow::{self, Day, Time, Topic, User};
+use crate::input::records::Op;
+use crate::params::Params;
+use crate::topics::{Dictionary, Shared};
+pub use open::Context;
+pub use read::{NightInput, NightRecords};
+use write::{capture, user_part, Captures};
+
+/// Records sent between two steps of a worker while it reads the base.
+const STEP_EVERY: usize = 1 << 20;
+
+/// An input of records of type `D`.
+type In<D> = InputHandle<Time, CapacityContainerBuilder<Vec<D>>>;
+
+/// The inputs of the main dataflow.
+struct Handles {
+    friendships: In<(User, User)>,
+    friendship_changes: In<graph::Change<(User, User)>>,
+    adoptions: In<AdoptionRecord>,
+    adoption_changes: In<graph::Change<AdoptionRecord>>,
+}
+
+impl Handles {
+    /// Closes the epoch: every input moves to `time` (forgetting one would stall the probe).
+    fn advance_to(&mut self, time: Time) {
+        self.friendships.advance_to(time);
+        self.friendship_changes.advance_to(time);
+        self.adoptions.advance_to(time);
+        self.adoption_changes.advance_to(time);
+        self.friendships.flush();
+        self.friendship_changes.flush();
+        self.adoptions.flush();
+        self.adoption_changes.flush();
+    }
+}
+
+/// One worker's main dataflow, its inputs and its captured tables.
+pub struct Engine {
+    inputs: Handles,
+    /// The tables, as captured at this worker.
+    pub captures: Captures,
+    probe: Probe<Time>,
+    /// What the friendship set operator did, per time.
+    pub friendship_counts: Counters,
+    /// What the adoption set operator did, per time.
+    pub adoption_counts: Counters,
+    /// The current friendships owned by this worker (when state is kept).
+    pub friendship_state: State<(User, User)>,
+    /// The current adoptions owned by this worker (when state is kept).
+    pub adoption_state: State<AdoptionRecord>,
+    /// Topic names and ids, the same on every worker.
+    pub dictionary: Shared,
+    /// The open epoch.
+    time: Time,
+    /// Records sent since the worker last stepped.
+    pending: usize,
+    /// Operator timings (`REACH_PROFILE_OPERATORS`).
+    profile: Option<profile::Shared>,
+}
+
+impl Engine {
+    /// Builds the dataflow. With `keep_state`, the input sets and the
+    /// arrangements that nights need are kept after the base.
+    pub fn build(
+        worker: &mut Worker,
+        params: &Params,
+        dictionary: Dictionary,
+        keep_state: bool,
+        parts: usize,
+        expected_friendships: usize,
+    ) -> Engine {
+        let dictionary = dictionary.shared();
+        let profile = profile::install(worker);
+        let probe = Probe::new();
+        let friendship_counts: Counters = Rc::default();
+        let adoption_counts: Counters = Rc::default();
+        let friendship_state: State<(User, User)> = Rc::default();
+        let adoption_state: State<AdoptionRecord> = Rc::default();
+        let (inputs, captures) = worker.dataflow::<Time, _, _>(|scope| {
+            let (friendships_in, friendship_records) = scope.new_input::<Vec<(User, User)>>();
+            let (friendship_changes_in, friendship_changes) = scope.new_input();
+            let (adoptions_in, adoption_records) = scope.new_input::<Vec<AdoptionRecord>>();
+            let (adoption_changes_in, adoption_changes) = scope.new_input();
+            let friendships = graph::simple_graph(
+                friendship_records,
+                friendship_changes,
+                keep_state,
+                (Rc::clone(&friendship_counts), Rc::clone(&friendship_state)),
+                expected_friendships,
+            );
+            let adoptions = graph::adoptions(
+                adoption_records,
+                adoption_changes,
+                keep_state,
+                (Rc::clone(&adoption_counts), Rc::clone(&adoption_state)),
+            );
+            let tables = dataflow::build(
+                friendships,
+                adoptions,
+                params,
+                Rc::clone(&dictionary),
+                keep_state,
+            );
+            let captures = Captures {
+                users: capture(
+                    tables.users,
+                    move |row| user_part(row.user_id, parts),
+                    &probe,
+                ),
+                user_topics: capture(
+                    tables.user_topics,
+                    move |row| user_part(row.user_id, parts),
+                    &probe,
+                ),
+                topic_leaders: capture(tables.topic_leaders, |_| 0, &probe),
+                degrees: capture(tables.degree_distribution, |_| 0, &probe),
+                topics: capture(tables.topics, |_| 0, &probe),
+                topic_significance: tables
+                    .topic_significance
+                    .map(|table| capture(table, |_| 0, &probe)),
+            };
+            let inputs = Handles {
+                friendships: friendships_in,
+                friendship_changes: friendship_changes_in,
+                adoptions: adoptions_in,
+                adoption_changes: adoption_changes_in,
+            };
+            (inputs, captures)
+        });
+        Engine {
+            inputs,
+            captures,
+            probe,
+            friendship_counts,
+            adoption_counts,
+            friendship_state,
+            adoption_state,
+            dictionary,
+            time: 0,
+            pending: 0,
+            profile,
+        }
+    }
+
+    /// The open epoch: 0 for the base, then one per night.
+    pub fn time(&self) -> Time {
+        self.time
+    }
+
+    /// Sends a friendship (not a self-loop) of the open epoch; steps the
+    /// worker now and then so that a large base flows while it is read.
+    pub fn send_friendship(&mut self, worker: &mut Worker, a: User, b: User) {
+        self.inputs.friendships.send((a.min(b), a.max(b)));
+        self.pending += 1;
+        if self.pending >= STEP_EVERY {
+            self.pending = 0;
+            worker.step();
+        }
+    }
+
+    /// From now on, records every difference nights make to the input sets,
+    /// for [`Engine::take_journal`].
+    pub fn keep_journal(&mut self) {
+        self.friendship_state.borrow_mut().journal = Some(Vec::new());
+        self.adoption_state.borrow_mut().journal = Some(Vec::new());
+    }
+
+    /// The differences nights made to this worker's input sets since the
+    /// last call (nothing unless [`Engine::keep_journal`] was called).
+    pub fn take_journal(&mut self) -> checkpoint::Journal {
+        fn take<R>(journal: &mut Option<Vec<R>>) -> Vec<R> {
+            journal.as_mut().map(std::mem::take).unwrap_or_default()
+        }
+        (
+            take(&mut self.friendship_state.borrow_mut().journal),
+            take(&mut self.adoption_state.borrow_mut().journal),
+        )
+    }
+
+    /// Sends an adoption of the open epoch.
+    pub fn send_adoption(&mut self, user: User, topic: Topic, day: Day) {
+        self.inputs.adoptions.send(((user, topic), day));
+    }
+
+    /// Closes the open epoch and runs the dataflow until every table is
+    /// complete for it.
+    pub fn close(&mut self, worker: &mut Worker) {
+        self.time += 1;
+        self.inputs.advance_to(self.time);
+        let (probe, time) = (&self.probe, self.time);
+        worker.step_while(|| probe.less_than(&time));
+        if let Some(profile) = &self.profile {
+            profile::report(profile, worker.index(), &format!("epoch {}", time - 1));
+        }
+    }
+
+    /// Applies a night as the next epoch: sends its records, closes the
+    /// epoch and runs the dataflow through it. Returns the night's time.
+    pub fn apply(&mut self, worker: &mut Worker, night: NightRecords) -> Time {
+        self.send_night(worker, night);
+        let time = self.time;
+        self.close(worker);
+        time
+    }
+
+    /// Sends a night's changes as the open epoch: new topics are interned
+    /// first (the same ids on every worker), then every change is sent.
+    pub fn send_night(&mut self, worker: &mut Worker, night: NightRecords) {
+        for (friendship, seq) in night.friendships {
+            self.inputs.friendship_changes.send((friendship, seq));
+        }
+        let new_names: Vec<String> = {
+            let known = self.dictionary.borrow();
+            let mut names: Vec<String> = night
+                .adoptions
+                .iter()
+                .filter(|(c, _)| known.id(&c.topic).is_none())
+                .map(|(c, _)| c.topic.clone())
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            names
+        };
+        let new_names = agree::gather_names(worker, new_names);
+        self.dictionary.borrow_mut().extend(new_names);
+        let known = self.dictionary.borrow();
+        for (change, offset) in night.adoptions {
+            let topic = known.id(&change.topic).expect("interned above");
+            let remove = change.op == Op::Remove;
+            self.inputs
+                .adoption_changes
+                .send((((change.user, topic), change.day), op_seq(offset, remove)));
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! Opening the engine: the [`Context`] every worker shares (the job's inputs
+//! listed and sniffed, the nights of a batch, staging, progress), and the
+//! two ways a worker's [`Engine`] starts: [`Engine::load`] sends the base
+//! (files or the generator), [`Engine::resume`] a checkpoint, both as time 0.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use timely::worker::Worker;
+
+use super::read::{self, BaseInput, NightInput};
+use super::{agree, checkpoint, Engine};
+use crate::cluster::Plan;
+use crate::error::{Error, Result};
+use crate::generate;
+use crate::input::lines::Sniff;
+use crate::input::{self, nights, FileInfo, ReadStats, Source};
+use crate::job::{self, Job};
+use crate::output::publish;
+use crate::topics::Dictionary;
+
+/// The base's friendship and adoption files, fingerprinted (SHA-256) in the background.
+type Fingerprints = std::thread::JoinHandle<Result<(Vec<FileInfo>, Vec<FileInfo>)>>;
+
+/// Where time 0 comes from.
+#[derive(Clone, Debug)]
+pub enum Start {
+    /// The job's base: input files or the generator.
+    Base,
+    /// A checkpoint in the output (its base files are never read: they may be gone).
+    Checkpoint(checkpoint::Meta),
+}
+
+/// Everything workers share, read-only.
+pub struct Context {
+    /// The resolved job.
+    pub job: Job,
+    /// Where time 0 comes from.
+    pub start: Start,
+    friendship_sources: Vec<Source>,
+    friendship_sniffs: Vec<Sniff>,
+    adoption_sources: Vec<Source>,
+    adoption_sniffs: Vec<Sniff>,
+    model: Option<generate::Model>,
+    /// A batch's nights (`--deltas`), sniffed.
+    pub nights: Vec<NightInput>,
+    /// The staging directory every worker writes its parts into.
+    pub staging: PathBuf,
+    /// The reading progress bar (a terminal, not `--quiet`).
+    pub progress: Option<indicatif::ProgressBar>,
+    /// Bytes exchanged with each peer process (cluster runs).
+    pub traffic: Option<Arc<crate::cluster::net::Traffic>>,
+    fingerprints: Mutex<Option<Fingerprints>>,
+}
+
+impl Context {
+    /// Lists and sniffs the job's inputs (not the base's when resuming from
+    /// a checkpoint) and prepares the staging directory (process 0 empties
+    /// it; the others write into the same path). Process 0 starts
+    /// fingerprinting the base files in the background.
+    pub fn open(job: &Job, start: Start, quiet: bool, plan: &Plan) -> Result<Context> {
+        let (friendship_sources, adoption_sources, model) = match (&start, &job.source) {
+            (Start::Checkpoint(_), _) => (Vec::new(), Vec::new(), None),
+            (
+                Start::Base,
+                job::Source::Files {
+                    friendships,
+                    adoptions,
+                },
+            ) => {
+                let list = |path: &Option<PathBuf>| match path {
+                    Some(path) => input::list_sources(path),
+                    None => Ok(Vec::new()),
+                };
+                (list(friendships)?, list(adoptions)?, None)
+            }
+            (Start::Base, job::Source::Generated(params)) => {
+                let model = generate::Model::new(params)
+                    .map_err(|e| Error::Config(format!("[generate]: {e}")))?;
+                (Vec::new(), Vec::new(), Some(model))
+            }
+        };
+        let tolerated = job.params.max_bad_lines;
+        let friendship_sniffs = read::sniff_all(&friendship_sources, tolerated)?;
+        let adoption_sniffs = read::sniff_all(&adoption_sources, tolerated)?;
+        let nights = match &job.deltas {
+            Some(deltas) => nights::list_nights(deltas)?
+                .into_iter()
+                .map(|night| {
+                    NightInput::open(night).map_err(|bad| Error::BadLines {
+                        bad: vec![bad],
+                        total: 1,
+                        tolerated,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?,
+            None => Vec::new(),
+        };
+        let staging = if job.cluster.process == 0 {
+            publish::prepare(&job.output)?
+        } else {
+            publish::staging_dir(&job.output)
+        };
+        let total_bytes: u64 = friendship_sources
+            .iter()
+            .chain(&adoption_sources)
+            .map(|s| s.bytes)
+            .sum();
+        let progress =
+            (!quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+                if total_bytes == 0 {
+                    // Nothing to read (a generator or a checkpoint): stages only.
+                    let bar = indicatif::ProgressBar::no_length();
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                            .expect("valid template"),
+                    );
+                    bar.set_message("reading");
+                    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+                    return bar;
+                }
+                let bar = indicatif::ProgressBar::new(total_bytes / job.cluster.processes as u64);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "reading {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                    )
+                    .expect("valid template"),
+                );
+                bar
+            });
+        let fingerprints = (job.cluster.process == 0 && matches!(start, Start::Base)).then(|| {
+            let friendships = friendship_sources.clone();
+            let adoptions = adoption_sources.clone();
+            std::thread::spawn(move || {
+                Ok((
+                    input::fingerprint(&friendships)?,
+                    input::fingerprint(&adoptions)?,
+                ))
+            })
+        });
+        Ok(Context {
+            job: job.clone(),
+            start,
+            friendship_sources,
+            friendship_sniffs,
+            adoption_sources,
+            adoption_sniffs,
+            model,
+            nights,
+            staging,
+            progress,
+            traffic: match plan {
+                Plan::Cluster(cluster) => Some(Arc::clone(&cluster.traffic)),
+                _ => None,
+            },
+            fingerprints: Mutex::new(fingerprints),
+        })
+    }
+
+    /// The base's friendship and adoption files with their SHA-256 (process
+    /// 0, once; empty when resuming or when already taken).
+    pub fn base_files(&self) -> Result<(Vec<FileInfo>, Vec<FileInfo>)> {
+        match self.fingerprints.lock().expect("lock").take() {
+            Some(handle) => handle
+                .join()
+                .map_err(|_| Error::Runtime("fingerprinting the inputs failed".to_string()))?,
+            None => Ok(Default::default()),
+        }
+    }
+
+    /// The bad lines after which a worker stops reading (the job fails then anyway).
+    pub fn stop_after(&self) -> usize {
+        (self.job.params.max_bad_lines as usize).saturating_add(1)
+    }
+
+    /// The base's input files (for the "no records" check).
+    pub(crate) fn base_sources(&self) -> (&[Source], &[Source]) {
+        (&self.friendship_sources, &self.adoption_sources)
+    }
+
+    /// An estimate (on the high side) of the base friendship records a
+    /// worker receives: at least 12 bytes a line in files, or the
+    /// generator's count.
+    fn expected_friendships(&self, peers: usize) -> usize {
+        let total = match &self.model {
+            Some(model) => model.edges() as usize,
+            None => self
+                .friendship_sources
+                .iter()
+                .map(|s| s.bytes as usize / 12)
+                .sum(),
+        };
+        read::per_worker_with_slack(total, peers)
+    }
+}
+
+impl Engine {
+    /// Reads this worker's share of the base's adoptions and interns every
+    /// topic (a broadcast of names), builds the dataflow and sends the rest
+    /// of the base as time 0 (the epoch stays open: [`Engine::close`] runs
+    /// it). With `keep_state`, what nights need is kept after the base.
+    pub fn load(
+        worker: &mut Worker,
+        context: &Context,
+        keep_state: bool,
+        stats: &mut ReadStats,
+    ) -> Engine {
+        let job = &context.job;
+        let me = (worker.index(), worker.peers());
+        let base = BaseInput {
+            friendships: (&context.friendship_sources, &context.friendship_sniffs),
+            adoptions: (&context.adoption_sources, &context.adoption_sniffs),
+            model: context.model.as_ref(),
+            stop_after: context.stop_after(),
+            progress: context.progress.as_ref(),
+        };
+        // Before the main dataflow: adoptions are read and their topics
+        // interned, so every worker knows every topic id before any adoption flows.
+        let local = read::read_adoptions(base.adoptions, me, stats, base.stop_after, base.progress);
+        let mut names = agree::gather_names(worker, local.names.clone());
+        if let Some(model) = &context.model {
+            names.extend((0..model.params().topics).map(|t| model.topic_name(t)));
+        }
+        let mut engine = Engine::build(
+            worker,
+            &job.params,
+            Dictionary::from_names(names),
+            keep_state,
+            job.parts,
+            context.expected_friendships(me.1),
+        );
+        read::send_base(worker, &mut engine, local, &base, stats);
+        engine
+    }
+
+    /// Loads the checkpoint as the base (time 0) and runs the dataflow over
+    /// it. Any worker count reads any checkpoint: worker `i` reads the files
+    /// `j` with `j % workers == i`, and the records flow to their owners.
+    pub fn resume(
+        worker: &mut Worker,
+        context: &Context,
+        meta: &checkpoint::Meta,
+    ) -> Result<Engine> {
+        let job = &context.job;
+        let (index, peers) = (worker.index(), worker.peers());
+        let mut sets = Vec::new();
+        let mut failed = None;
+        for file in (index..meta.workers).step_by(peers) {
+            match checkpoint::read_worker(&job.output, meta, file) {
+                Ok(set) => sets.push(set),
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = agree::gather(worker, failed).into_iter().flatten().next() {
+            return Err(Error::Input(format!("cannot load the checkpoint: {e}")));
+        }
+        let dictionary = Dictionary::from_names(meta.topics.clone());
+        let ids: Vec<u32> = meta
+            .topics
+            .iter()
+            .map(|name| {
+                dictionary
+                    .id(name)
+                    .expect("every checkpoint topic is interned")
+            })
+            .collect();
+        let expected = read::per_worker_with_slack(meta.friendships as usize, peers);
+        let mut engine = Engine::build(worker, &job.params, dictionary, true, job.parts, expected);
+        for (friendships, adoptions) in sets {
+            for ((user, topic), day) in adoptions {
+                engine.send_adoption(user, ids[topic as usize], day);
+            }
+            for (a, b) in friendships {
+                engine.send_friendship(worker, a, b);
+            }
+        }
+        engine.close(worker);
+        Ok(engine)
+    }
+}

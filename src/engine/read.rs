@@ -1,0 +1,318 @@
+//! Reading a worker's share of the inputs: the base (files or the
+//! generator) and the nights, as records for the [`Engine`].
+//!
+//! Every worker reads only its own share of every file (`input::shares`);
+//! the adoptions are read before the dataflow exists so that their topics
+//! can be interned first (the same ids on every worker).
+
+use std::collections::HashMap;
+
+use timely::worker::Worker;
+
+use super::{Engine, STEP_EVERY};
+use crate::dataflow::graph::{self, op_seq};
+use crate::dataflow::{Day, Topic, User};
+use crate::error::{Error, Result};
+use crate::generate;
+use crate::input::lines::{self, Sniff};
+use crate::input::nights::Night;
+use crate::input::records::{
+    self, Adoption, AdoptionChange, BadLine, Friendship, FriendshipChange, Op,
+};
+use crate::input::{self, ReadStats, Source};
+
+/// Reads the head of every source (separator, header position); a failure
+/// is a bad line of the job (`tolerated` is its `max_bad_lines`).
+pub fn sniff_all(sources: &[Source], tolerated: u64) -> Result<Vec<Sniff>> {
+    sources
+        .iter()
+        .map(|source| {
+            lines::sniff(source).map_err(|failure| Error::BadLines {
+                bad: vec![BadLine {
+                    file: source.display(),
+                    line: failure.line_in_share + 1,
+                    reason: failure.reason,
+                }],
+                total: 1,
+                tolerated,
+            })
+        })
+        .collect()
+}
+
+/// A worker's share of `total` records plus 10%: what its set operator
+/// reserves up front (an overestimate costs only address space).
+pub fn per_worker_with_slack(total: usize, peers: usize) -> usize {
+    total / peers + total / peers / 10
+}
+
+/// Parses this worker's shares of `sources` (with their sniffed formats),
+/// calling `emit(record, offset)` for each record, and adds what the shares
+/// held besides records (headers, bytes, bad lines) to `stats`. Stops once
+/// the worker has found `stop_after` bad lines: the job fails then anyway.
+/// Returns the number of records parsed.
+pub fn read_shares<R: records::Record>(
+    sources: &[Source],
+    sniffs: &[Sniff],
+    (index, peers): (usize, usize),
+    stats: &mut ReadStats,
+    stop_after: usize,
+    progress: Option<&indicatif::ProgressBar>,
+    mut emit: impl FnMut(R, u64),
+) -> u64 {
+    let mut records = 0;
+    for share in input::shares(sources, index, peers) {
+        if stats.bad.len() >= stop_after {
+            break;
+        }
+        let mut shown = share.start;
+        let report = records::parse_share::<R>(
+            &sources[share.source],
+            &share,
+            &sniffs[share.source],
+            stop_after - stats.bad.len(),
+            |record, offset| {
+                emit(record, offset);
+                if let Some(bar) = progress {
+                    if offset > shown + (8 << 20) {
+                        bar.inc(offset - shown);
+                        shown = offset;
+                    }
+                }
+            },
+        );
+        if let Some(bar) = progress {
+            bar.inc((share.start + report.bytes).saturating_sub(shown));
+        }
+        records += report.records;
+        stats.absorb(report);
+    }
+    records
+}
+
+/// The base: input files with their sniffed formats, or a generator.
+pub struct BaseInput<'a> {
+    /// The friendship files and their formats.
+    pub friendships: (&'a [Source], &'a [Sniff]),
+    /// The adoption files and their formats.
+    pub adoptions: (&'a [Source], &'a [Sniff]),
+    /// The generator, for a `[generate]` job.
+    pub model: Option<&'a generate::Model>,
+    /// Bad lines after which a worker stops reading.
+    pub stop_after: usize,
+    /// The reading bar.
+    pub progress: Option<&'a indicatif::ProgressBar>,
+}
+
+/// What one worker read of the adoptions before the main dataflow exists:
+/// records with topics as indices into `names`.
+pub struct LocalAdoptions {
+    records: Vec<(User, u32, Day)>,
+    /// The distinct topic names this worker saw.
+    pub names: Vec<String>,
+}
+
+/// Reads this worker's share of the adoption files.
+pub fn read_adoptions(
+    (sources, sniffs): (&[Source], &[Sniff]),
+    me: (usize, usize),
+    stats: &mut ReadStats,
+    stop_after: usize,
+    progress: Option<&indicatif::ProgressBar>,
+) -> LocalAdoptions {
+    let mut local = LocalAdoptions {
+        records: Vec::new(),
+        names: Vec::new(),
+    };
+    let mut ids: HashMap<String, u32> = HashMap::new();
+    stats.adoption_records += read_shares::<Adoption>(
+        sources,
+        sniffs,
+        me,
+        stats,
+        stop_after,
+        progress,
+        |adoption, _offset| {
+            let next = ids.len() as u32;
+            let id = *ids.entry(adoption.topic).or_insert_with_key(|name| {
+                local.names.push(name.clone());
+                next
+            });
+            local.records.push((adoption.user, id, adoption.day));
+        },
+    );
+    local
+}
+
+/// Sends this worker's share of the base (time 0): the adoptions read
+/// before the dataflow existed, then the generator's share, then the
+/// friendship files' share.
+pub fn send_base(
+    worker: &mut Worker,
+    engine: &mut Engine,
+    local: LocalAdoptions,
+    base: &BaseInput,
+    stats: &mut ReadStats,
+) {
+    let (model, stop_after, progress) = (base.model, base.stop_after, base.progress);
+    let (index, peers) = (worker.index(), worker.peers());
+    let to_global: Vec<Topic> = {
+        let dictionary = engine.dictionary.borrow();
+        local
+            .names
+            .iter()
+            .map(|name| dictionary.id(name).expect("every local topic is interned"))
+            .collect()
+    };
+    for (user, topic, day) in local.records {
+        engine.send_adoption(user, to_global[topic as usize], day);
+    }
+    if let Some(model) = model {
+        let topic_ids: Vec<Topic> = {
+            let dictionary = engine.dictionary.borrow();
+            (0..model.params().topics)
+                .map(|t| dictionary.id(&model.topic_name(t)).expect("interned"))
+                .collect()
+        };
+        for chunk in (index..model.adoption_chunks()).step_by(peers) {
+            model.adoption_chunk(chunk, |a| {
+                stats.adoption_records += 1;
+                engine.send_adoption(a.user, topic_ids[a.topic as usize], a.day);
+            });
+        }
+        let (mut friendship_records, mut self_loops, mut adoption_records) = (0, 0, 0);
+        for chunk in (index..model.edge_chunks()).step_by(peers) {
+            // Two closures, two inputs: each borrows only its own field.
+            let pending = &mut engine.pending;
+            let friendships = &mut engine.inputs.friendships;
+            let adoptions = &mut engine.inputs.adoptions;
+            model.edge_chunk(
+                chunk,
+                |a, b| {
+                    friendship_records += 1;
+                    if a == b {
+                        self_loops += 1;
+                    } else {
+                        friendships.send((a.min(b), a.max(b)));
+                        *pending += 1;
+                        if *pending >= STEP_EVERY {
+                            *pending = 0;
+                            worker.step();
+                        }
+                    }
+                },
+                |a| {
+                    adoption_records += 1;
+                    adoptions.send(((a.user, topic_ids[a.topic as usize]), a.day));
+                },
+            );
+        }
+        stats.friendship_records += friendship_records;
+        stats.self_loops += self_loops;
+        stats.adoption_records += adoption_records;
+    }
+    let mut self_loops = 0;
+    let (sources, sniffs) = base.friendships;
+    stats.friendship_records += read_shares::<Friendship>(
+        sources,
+        sniffs,
+        (index, peers),
+        stats,
+        stop_after,
+        progress,
+        |f, _offset| {
+            if f.src == f.dst {
+                self_loops += 1;
+            } else {
+                engine.send_friendship(worker, f.src, f.dst);
+            }
+        },
+    );
+    stats.self_loops += self_loops;
+}
+
+/// A night's files with their sniffed formats.
+#[derive(Clone, Debug)]
+pub struct NightInput {
+    /// The night's name and files.
+    pub night: Night,
+    /// Its friendship changes, sniffed.
+    pub friendships: Option<(Source, Sniff)>,
+    /// Its adoption changes, sniffed.
+    pub adoptions: Option<(Source, Sniff)>,
+}
+
+impl NightInput {
+    /// Sniffs a night's files; a failure names the file and line.
+    pub fn open(night: Night) -> Result<NightInput, BadLine> {
+        let sniffed = |source: &Option<Source>| -> Result<Option<(Source, Sniff)>, BadLine> {
+            match source {
+                Some(source) => match crate::input::lines::sniff(source) {
+                    Ok(sniff) => Ok(Some((source.clone(), sniff))),
+                    Err(failure) => Err(BadLine {
+                        file: source.display(),
+                        line: failure.line_in_share + 1,
+                        reason: failure.reason,
+                    }),
+                },
+                None => Ok(None),
+            }
+        };
+        Ok(NightInput {
+            friendships: sniffed(&night.friendships)?,
+            adoptions: sniffed(&night.adoptions)?,
+            night,
+        })
+    }
+}
+
+/// This worker's share of a night's changes, parsed but not yet sent, so
+/// that a night with bad lines can be refused before it touches the state.
+pub struct NightRecords {
+    pub(super) friendships: Vec<graph::Change<(User, User)>>,
+    pub(super) adoptions: Vec<(AdoptionChange, u64)>,
+    /// What the shares held.
+    pub stats: ReadStats,
+}
+
+/// Reads this worker's share of a night.
+pub fn read_night(night: &NightInput, me: (usize, usize), stop_after: usize) -> NightRecords {
+    let mut stats = ReadStats::default();
+    let mut friendships = Vec::new();
+    let (sources, sniffs): (Vec<Source>, Vec<Sniff>) = night.friendships.iter().cloned().unzip();
+    let mut self_loops = 0;
+    stats.friendship_changes += read_shares::<FriendshipChange>(
+        &sources,
+        &sniffs,
+        me,
+        &mut stats,
+        stop_after,
+        None,
+        |change, offset| {
+            let Friendship { src, dst } = change.friendship;
+            if src == dst {
+                self_loops += 1;
+            } else {
+                let remove = change.op == Op::Remove;
+                friendships.push(((src.min(dst), src.max(dst)), op_seq(offset, remove)));
+            }
+        },
+    );
+    stats.self_loops += self_loops;
+    let (sources, sniffs): (Vec<Source>, Vec<Sniff>) = night.adoptions.iter().cloned().unzip();
+    let mut adoptions = Vec::new();
+    stats.adoption_changes += read_shares::<AdoptionChange>(
+        &sources,
+        &sniffs,
+        me,
+        &mut stats,
+        stop_after,
+        None,
+        |change, offset| adoptions.push((change, offset)),
+    );
+    NightRecords {
+        friendships,
+        adoptions,
+        stats,
+    }
+}
