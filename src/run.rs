@@ -14,8 +14,9 @@ use std::time::Instant;
 use timely::worker::Worker;
 
 use crate::cluster::figures::{self, WorkerFigures};
+use crate::engine::epoch::Merged;
 use crate::engine::open::Start;
-use crate::engine::stages::Stages;
+use crate::engine::stages::{self, Stages};
 use crate::engine::summary::{Base, NightSummary, Summary, Totals};
 use crate::engine::{agree, epoch, read, workers, Context, Engine};
 use crate::error::{Error, Result};
@@ -117,15 +118,8 @@ fn batch_worker(
         Err(_) => Err(Error::Runtime("not written".to_string())),
     };
     stages.end("written", "publishing");
-    let job = &context.job;
-    let mut my_figures = stages.figures;
-    if me.0.is_multiple_of(job.workers) {
-        if let Some(traffic) = &context.traffic {
-            my_figures.traffic = traffic.snapshot(job.cluster.process);
-        }
-    }
     let written = written.map(|written| epoch::Written {
-        figures: my_figures,
+        figures: stages.finish(context),
         ..written
     });
     let all_written = agree::gather(worker, written);
@@ -135,17 +129,21 @@ fn batch_worker(
         .filter_map(|w| w.as_ref().ok().map(|w| w.figures.clone()))
         .collect();
     let merged = epoch::merge_written(all_written)?;
-    if me.0.is_multiple_of(job.workers) {
-        let process = figures::per_process(job.workers, &all_figures)
-            .into_iter()
-            .find(|p| p.process == job.cluster.process);
-        if let Some(process) = process {
-            figures::log(&process);
-        }
-    }
+    stages::log_process(context, me.0, &all_figures);
     if me.0 != 0 {
         return Ok(None);
     }
+    let totals = totals(context, &engine, merged, (read, base_read, night_reads));
+    Ok(Some((totals, all_figures)))
+}
+
+/// Worker 0: the totals of the run, with a line per night.
+fn totals(
+    context: &Context,
+    engine: &Engine,
+    merged: Merged,
+    (read, base_read, night_reads): (ReadStats, ReadStats, Vec<ReadStats>),
+) -> Totals {
     let nights = context.nights.iter().zip(&night_reads).enumerate();
     let nights = nights
         .map(|(n, (night, stats))| {
@@ -161,8 +159,7 @@ fn batch_worker(
         adoption_records: base_read.adoption_records,
         adoptions: adoptions.applied_adds,
     };
-    let totals = epoch::totals(&engine, read, base, nights, merged.rows);
-    Ok(Some((totals, all_figures)))
+    epoch::totals(engine, read, base, nights, merged.rows)
 }
 
 /// Every worker's (base, nights) statistics summed: over everything, over

@@ -423,3 +423,56 @@ fn two_processes_serve_like_one() {
     assert_eq!(manifest_nights(&out), NIGHTS);
     assert_eq!(tables(&out), f.expected);
 }
+
+/// The nights of `run.json` (`nights`: what each night applied by this
+/// process cost), as (name, computed, published, seconds, resident bytes).
+fn run_nights(out: &Path) -> Vec<(String, f64, f64, f64, u64)> {
+    let text = std::fs::read_to_string(out.join("run.json")).unwrap();
+    let run: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let number = |night: &serde_json::Value, key: &str| {
+        night[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} is a number in {night}"))
+    };
+    run["nights"]
+        .as_array()
+        .expect("run.json has a nights list")
+        .iter()
+        .map(|night| {
+            (
+                night["night"].as_str().expect("a night name").to_string(),
+                number(night, "computed_seconds"),
+                number(night, "published_seconds"),
+                number(night, "seconds"),
+                night["resident_bytes"].as_u64().expect("resident bytes"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn run_json_records_what_each_night_of_this_process_cost() {
+    let f = fixture(300);
+    let (out, inbox) = (f.root.join("out"), f.root.join("inbox"));
+    assert!(serve(&f, &out, &inbox, 2, &[]).status().unwrap().success());
+    assert_eq!(run_nights(&out), Vec::new(), "the base is not a night");
+    deliver(&f, &inbox, NIGHTS[0]);
+    deliver(&f, &inbox, NIGHTS[1]);
+    assert!(serve(&f, &out, &inbox, 2, &[]).status().unwrap().success());
+    let nights = run_nights(&out);
+    let names: Vec<&str> = nights.iter().map(|n| n.0.as_str()).collect();
+    assert_eq!(names, &NIGHTS[..2]);
+    for (name, computed, published, seconds, resident) in &nights {
+        assert!(*computed >= 0.0 && *published >= 0.0, "{name}: {nights:?}");
+        assert!(
+            (computed + published - seconds).abs() < 1e-6,
+            "{name}: {nights:?}"
+        );
+        assert!(*resident > 0, "{name}: resident bytes");
+    }
+    // A restart lists only the nights applied by its own process.
+    deliver(&f, &inbox, NIGHTS[2]);
+    assert!(serve(&f, &out, &inbox, 1, &[]).status().unwrap().success());
+    let names: Vec<String> = run_nights(&out).into_iter().map(|n| n.0).collect();
+    assert_eq!(names, &NIGHTS[2..3]);
+}

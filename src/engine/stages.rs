@@ -6,7 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::cluster::figures::WorkerFigures;
+use super::Context;
+use crate::cluster::figures::{self, WorkerFigures};
 use crate::input::ReadStats;
 
 /// A worker's stages since it started.
@@ -78,5 +79,33 @@ impl Stages {
     /// Seconds since the worker started.
     pub fn seconds(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
+    }
+
+    /// The worker's figures, with its process's traffic so far on the
+    /// process's first worker.
+    pub fn finish(self, context: &Context) -> WorkerFigures {
+        let mut figures = self.figures;
+        let job = &context.job;
+        if figures.worker.is_multiple_of(job.workers) {
+            if let Some(traffic) = &context.traffic {
+                figures.traffic = traffic.snapshot(job.cluster.process);
+            }
+        }
+        figures
+    }
+}
+
+/// On a process's first worker: logs the process's figures from every
+/// worker's.
+pub fn log_process(context: &Context, worker: usize, all: &[WorkerFigures]) {
+    let job = &context.job;
+    if !worker.is_multiple_of(job.workers) {
+        return;
+    }
+    let process = figures::per_process(job.workers, all)
+        .into_iter()
+        .find(|p| p.process == job.cluster.process);
+    if let Some(process) = process {
+        figures::log(&process);
     }
 }

@@ -19,7 +19,7 @@ pub mod manifest;
 pub mod publish;
 mod signals;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -53,6 +53,22 @@ struct Session {
     drain: bool,
     quiet: bool,
     started: Instant,
+    /// Worker 0: the nights applied by this process, for `run.json`.
+    nights: Mutex<Vec<NightFigures>>,
+}
+
+/// What one night cost, in `run.json` (`nights`): seconds from the start
+/// of the night to the end of its dataflow (`computed_seconds`), from then
+/// until the run files are written (`published_seconds`: tables, feed,
+/// checkpoint, manifest; the rename that follows takes milliseconds), both
+/// (`seconds`), and the process's resident memory then.
+#[derive(Clone, Debug, Serialize)]
+struct NightFigures {
+    night: String,
+    computed_seconds: f64,
+    published_seconds: f64,
+    seconds: f64,
+    resident_bytes: u64,
 }
 
 /// Runs `reach serve` until the inbox is drained (`drain`), a signal
@@ -103,6 +119,7 @@ pub fn serve(job: &Job, drain: bool, quiet: bool) -> Result<ServeReport> {
         drain,
         quiet,
         started: Instant::now(),
+        nights: Mutex::default(),
     });
     let results = workers::execute(plan, &context, move |worker, context| {
         serve_worker(worker, context, &session)
@@ -132,17 +149,9 @@ fn serve_worker(
         _ => load_base(worker, context, session, &mut plan)?,
     };
     engine.keep_journal();
-    if lead && failure.is_none() && !session.quiet {
-        let how = if report.resumed { "resumed" } else { "loaded" };
-        println!(
-            "reach serve: {how} {} ({} nights applied so far) in {:.2} s; watching {}",
-            job.output.display(),
-            manifest.nights.len(),
-            session.started.elapsed().as_secs_f64(),
-            serve.inbox.display()
-        );
+    if lead && failure.is_none() {
+        say_started(context, session, &manifest, report.resumed);
     }
-
     loop {
         let decision = match (lead, failure.take()) {
             (true, Some(error)) => Decision::Stop(Some(error)),
@@ -160,48 +169,88 @@ fn serve_worker(
             Decision::Stop(Some(error)) => return Err(error),
             Decision::Night(name) => name,
         };
-        let started = Instant::now();
-        let (records, read) = match read_night(worker, context, &name) {
-            Ok(read) => read,
-            Err(reasons) => {
-                if lead {
-                    failure = refuse(serve, &name, &reasons, &mut report);
-                }
-                continue;
-            }
-        };
-        // Apply it as the next epoch, then publish tables, feed and checkpoint.
-        let time = engine.apply(worker, records);
-        let computed = started.elapsed().as_secs_f64();
-        failure = publish::publish_epoch(
-            worker,
-            context,
-            (&mut engine, &mut plan),
-            Some((name.clone(), time)),
-            |manifest| run_json(context, session, manifest),
-            |counts| {
-                let night = NightSummary::new(&name, &read, counts.friendships, counts.adoptions);
-                manifest.nights.push(night);
-                manifest.base.bad_lines_skipped += read.bad_total;
-                Ok(manifest.clone())
-            },
-        );
-        if lead && failure.is_none() {
-            failure = inbox::move_applied(serve, &name).err();
-            report.applied.push(name.clone());
-            say_applied(
-                context,
-                session,
-                manifest.nights.last(),
-                (computed, started),
-            );
-        }
+        let state = (&mut engine, &mut plan, &mut manifest);
+        failure = apply_night(worker, context, session, state, &name, &mut report);
     }
     if lead {
         // The staging directory prepared for a next epoch that never came.
         output::abandon(&job.output);
     }
     Ok(lead.then_some(report))
+}
+
+/// Reads, checks, applies and publishes the night `name`; worker 0 then
+/// moves it to `applied/` (or, refused, to `rejected/`). Returns worker
+/// 0's failure, to be passed on with the next decision.
+fn apply_night(
+    worker: &mut Worker,
+    context: &Context,
+    session: &Session,
+    (engine, plan, manifest): (&mut Engine, &mut checkpoint::Plan, &mut Manifest),
+    name: &str,
+    report: &mut ServeReport,
+) -> Option<Error> {
+    let serve = context.job.serve.as_ref().expect("serve job");
+    let lead = worker.index() == 0;
+    let started = Instant::now();
+    let (records, read) = match read_night(worker, context, name) {
+        Ok(read) => read,
+        Err(reasons) if lead => return refuse(serve, name, &reasons, report),
+        Err(_) => return None,
+    };
+    let time = engine.apply(worker, records);
+    let computed = started.elapsed().as_secs_f64();
+    let failure = publish::publish_epoch(
+        worker,
+        context,
+        (engine, plan),
+        Some((name.to_string(), time)),
+        |manifest| {
+            let seconds = started.elapsed().as_secs_f64();
+            session.nights.lock().expect("lock").push(NightFigures {
+                night: name.to_string(),
+                computed_seconds: computed,
+                published_seconds: seconds - computed,
+                seconds,
+                resident_bytes: resident_bytes(),
+            });
+            run_json(context, session, manifest)
+        },
+        |counts| {
+            let night = NightSummary::new(name, &read, counts.friendships, counts.adoptions);
+            manifest.nights.push(night);
+            manifest.base.bad_lines_skipped += read.bad_total;
+            Ok(manifest.clone())
+        },
+    );
+    if !lead || failure.is_some() {
+        return failure;
+    }
+    let moved = inbox::move_applied(serve, name).err();
+    report.applied.push(name.to_string());
+    say_applied(
+        context,
+        session,
+        manifest.nights.last(),
+        (computed, started),
+    );
+    moved
+}
+
+/// Worker 0: the service is up.
+fn say_started(context: &Context, session: &Session, manifest: &Manifest, resumed: bool) {
+    if session.quiet {
+        return;
+    }
+    let serve = context.job.serve.as_ref().expect("serve job");
+    let how = if resumed { "resumed" } else { "loaded" };
+    println!(
+        "reach serve: {how} {} ({} nights applied so far) in {:.2} s; watching {}",
+        context.job.output.display(),
+        manifest.nights.len(),
+        session.started.elapsed().as_secs_f64(),
+        serve.inbox.display()
+    );
 }
 
 /// Loads the base and publishes it at once (with an empty manifest).
@@ -292,6 +341,7 @@ fn run_json(context: &Context, session: &Session, manifest: &Manifest) -> serde_
         "processes": job.cluster.processes,
         "nights_applied": manifest.nights.len(),
         "seconds_since_start": session.started.elapsed().as_secs_f64(),
+        "nights": *session.nights.lock().expect("lock"),
     })
 }
 
