@@ -103,6 +103,10 @@ pub struct ServeArgs {
     /// Apply every night ready in the inbox, then exit (instead of watching it).
     #[arg(long)]
     pub drain: bool,
+    /// Create the inbox if it does not exist (without it, a missing inbox is
+    /// refused: it is most often a typo). Also `[serve] create_inbox = true`.
+    #[arg(long)]
+    pub create_inbox: bool,
 }
 
 impl ServeArgs {
@@ -111,6 +115,7 @@ impl ServeArgs {
         Overrides {
             inbox: self.inbox.clone(),
             ready: self.ready,
+            create_inbox: self.create_inbox,
             ..self.run.overrides()
         }
     }
@@ -203,6 +208,7 @@ impl RunArgs {
             connect_timeout: self.connect_timeout,
             inbox: None,
             ready: None,
+            create_inbox: false,
             report: self.report,
             listen: self.listen.clone(),
         }

@@ -138,6 +138,9 @@ pub struct ServeSpec {
     pub keep_feeds: Option<usize>,
     /// Give freed memory back to the system after each night (default true).
     pub return_memory: Option<bool>,
+    /// Create the inbox when it does not exist (default false: a missing
+    /// inbox is refused, since it is most often a typo).
+    pub create_inbox: Option<bool>,
 }
 
 /// When a night directory in the inbox is complete.
@@ -169,6 +172,42 @@ pub struct Serve {
     pub keep_feeds: usize,
     /// Give freed memory back to the system after each night.
     pub return_memory: bool,
+    /// Create the inbox when it does not exist.
+    pub create_inbox: bool,
+}
+
+impl Serve {
+    /// Checks that the inbox is a directory (or creates it, when asked to)
+    /// and creates `applied/` and `rejected/`. A missing inbox is refused
+    /// before anything is created: `--inbox data/nosuch` is most often a
+    /// typo, and serving it would wait forever for nights that land elsewhere.
+    pub fn prepare_dirs(&self) -> Result<()> {
+        let inbox = &self.inbox;
+        match std::fs::metadata(inbox) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(Error::Config(format!(
+                    "inbox {}: not a directory; give --inbox DIR (or [serve] inbox) naming the \
+                     directory that nights land in",
+                    inbox.display()
+                )))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !self.create_inbox => {
+                return Err(Error::Config(format!(
+                    "inbox {}: no such directory (a typo?); check --inbox (or [serve] inbox), \
+                     create it, or give --create-inbox (or [serve] create_inbox = true) to have \
+                     reach serve create it",
+                    inbox.display()
+                )))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(inbox, e)),
+        }
+        for dir in [&self.inbox, &self.applied, &self.rejected] {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        Ok(())
+    }
 }
 
 /// A job file as written.
@@ -231,6 +270,8 @@ pub struct Overrides {
     pub inbox: Option<PathBuf>,
     /// `reach serve --ready`.
     pub ready: Option<Ready>,
+    /// `reach serve --create-inbox` (only ever turns it on).
+    pub create_inbox: bool,
     /// `--report` (only ever turns the report on).
     pub report: bool,
     /// `--listen`.
@@ -370,6 +411,8 @@ impl Job {
                     poll_seconds,
                     keep_feeds: spec.serve.keep_feeds.unwrap_or(30),
                     return_memory: spec.serve.return_memory.unwrap_or(true),
+                    create_inbox: overrides.create_inbox
+                        || spec.serve.create_inbox.unwrap_or(false),
                     inbox,
                 })
             }

@@ -80,3 +80,49 @@ fn the_final_line_says_what_was_computed() {
         "{stdout}"
     );
 }
+
+/// `reach serve --inbox data/nosuch` (a typo) is refused, naming the inbox
+/// and the way out, and creates nothing; with `--create-inbox` the inbox
+/// and `applied/`, `rejected/` beside it are made.
+#[test]
+fn serve_refuses_a_missing_inbox_unless_asked_to_create_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let friendships = write(&dir.path().join("f.csv"), "1,2\n2,3\n");
+    let out = dir.path().join("out");
+    let spool = dir.path().join("spool");
+    std::fs::create_dir(&spool).unwrap();
+    let inbox = spool.join("nosuch");
+    let serve = |extra: &[&str]| {
+        let mut args = vec![
+            "serve",
+            "--friendships",
+            arg(&friendships),
+            "--output",
+            arg(&out),
+            "--inbox",
+            arg(&inbox),
+            "--drain",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        reach(&args)
+    };
+    let refused = serve(&[]);
+    assert!(!refused.status.success());
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains(&format!("inbox {}: no such directory", inbox.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--create-inbox"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(&spool).unwrap().collect();
+    assert!(left.is_empty(), "nothing is created beside the inbox: {left:?}");
+    assert!(!out.exists(), "nothing is published");
+
+    let created = serve(&["--create-inbox"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    for name in ["nosuch", "applied", "rejected"] {
+        assert!(spool.join(name).is_dir(), "{name}/ is created");
+    }
+    assert!(out.join("_SUCCESS").exists(), "the base is published");
+}
