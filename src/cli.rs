@@ -72,6 +72,8 @@ night the output (tables, the night's change feed, manifest.json, checkpoint)
 is replaced in one atomic rename. A malformed night moves to rejected/ with a
 report, and no later night applies until an operator decides (docs/nightly.md).
 SIGTERM or Ctrl-C stops between nights.")]
+    // Nights come from the inbox: --deltas is refused, so not listed.
+    #[command(mut_arg("deltas", |arg| arg.hide(true)))]
     Serve(ServeArgs),
     /// Write a self-contained HTML report (figures, topics, tiers, provenance) of a published output.
     #[command(after_help = "\

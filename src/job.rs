@@ -234,9 +234,78 @@ impl JobFile {
     /// Reads and parses a job file.
     pub fn load(path: &Path) -> Result<JobFile> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        toml::from_str(&text)
-            .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.to_string().trim_end())))
+        let file: JobFile = toml::from_str(&text).map_err(|e| {
+            Error::Config(format!(
+                "{}: {}",
+                path.display(),
+                plain_types(e.to_string().trim_end())
+            ))
+        })?;
+        if let (
+            Some(_),
+            InputSpec {
+                friendships,
+                adoptions,
+                ..
+            },
+        ) = (&file.generate, &file.input)
+        {
+            if friendships.is_some() || adoptions.is_some() {
+                return Err(Error::Config(format!(
+                    "{}: both [input] (friendships/adoptions) and [generate]: a job reads files or \
+                     generates a graph, not both; remove one of the two tables",
+                    path.display()
+                )));
+            }
+        }
+        Ok(file)
     }
+}
+
+/// The types serde names in a parse error (`expected usize`, `expected
+/// struct OutputSpec`), in the words of the job file: a whole number, the
+/// table `[output]`.
+pub fn plain_types(message: &str) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        ("expected usize", "expected a whole number (0 or more)"),
+        ("expected u64", "expected a whole number (0 or more)"),
+        (
+            "expected u32",
+            "expected a whole number from 0 to 4294967295",
+        ),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected path string", "expected a path (a quoted string)"),
+        (
+            "expected struct JobFile",
+            "expected tables such as [input] and [output]",
+        ),
+        ("expected struct InputSpec", "expected the table [input]"),
+        (
+            "expected struct GenerateSpec",
+            "expected the table [generate]",
+        ),
+        ("expected struct OutputSpec", "expected the table [output]"),
+        ("expected struct Params", "expected the table [params]"),
+        ("expected struct RunSpec", "expected the table [run]"),
+        (
+            "expected struct ClusterSpec",
+            "expected the table [cluster]",
+        ),
+        ("expected struct ServeSpec", "expected the table [serve]"),
+        ("expected enum Format", "expected \"csv\" or \"parquet\""),
+        ("expected enum Ready", "expected \"marker\" or \"rename\""),
+        (
+            "wanted string or table",
+            "expected a quoted value (the choices are in jobs/example.toml and docs/jobs.md)",
+        ),
+    ];
+    let mut out = message.to_string();
+    for (rust, plain) in WORDS {
+        out = out.replace(rust, plain);
+    }
+    out
 }
 
 /// Flags that override a job file.

@@ -43,7 +43,10 @@ fn the_final_line_says_what_was_computed() {
     );
     let nights = dir.path().join("nights");
     write(&nights.join("2020-02-01/friendships.csv"), "+ 2000 2001\n");
-    write(&nights.join("2020-02-01/adoptions.csv"), "+ 1 jazz 2020-02-01\n");
+    write(
+        &nights.join("2020-02-01/adoptions.csv"),
+        "+ 1 jazz 2020-02-01\n",
+    );
     let out = dir.path().join("out");
     let args = [
         "run",
@@ -65,7 +68,9 @@ fn the_final_line_says_what_was_computed() {
         4 adoptions of 2 topics, 1 night applied, 1 bad line skipped (rejects.csv) in ";
     assert!(stdout.starts_with(expected), "{stdout}");
     assert!(
-        stdout.trim_end().ends_with(&format!(" s -> {}", out.display())),
+        stdout
+            .trim_end()
+            .ends_with(&format!(" s -> {}", out.display())),
         "{stdout}"
     );
 
@@ -116,7 +121,10 @@ fn serve_refuses_a_missing_inbox_unless_asked_to_create_it() {
     );
     assert!(stderr.contains("--create-inbox"), "{stderr}");
     let left: Vec<_> = std::fs::read_dir(&spool).unwrap().collect();
-    assert!(left.is_empty(), "nothing is created beside the inbox: {left:?}");
+    assert!(
+        left.is_empty(),
+        "nothing is created beside the inbox: {left:?}"
+    );
     assert!(!out.exists(), "nothing is published");
 
     let created = serve(&["--create-inbox"]);
@@ -125,4 +133,36 @@ fn serve_refuses_a_missing_inbox_unless_asked_to_create_it() {
         assert!(spool.join(name).is_dir(), "{name}/ is created");
     }
     assert!(out.join("_SUCCESS").exists(), "the base is published");
+}
+
+/// `reach serve` refuses `--deltas` (nights come from the inbox), so its
+/// help does not list it; `reach run --help` does.
+#[test]
+fn serve_help_lists_only_what_serve_takes() {
+    let serve = text(&reach(&["serve", "--help"]).stdout);
+    assert!(
+        serve.contains("--inbox") && serve.contains("--create-inbox"),
+        "{serve}"
+    );
+    assert!(!serve.contains("--deltas"), "{serve}");
+    let run = text(&reach(&["run", "--help"]).stdout);
+    assert!(run.contains("--deltas"), "{run}");
+
+    let refused = reach(&[
+        "serve",
+        "--friendships",
+        "f.csv",
+        "-o",
+        "o",
+        "--inbox",
+        "i",
+        "--deltas",
+        "d",
+    ]);
+    assert!(!refused.status.success());
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("--deltas (or [input] deltas) is for reach run"),
+        "{stderr}"
+    );
 }
