@@ -4,7 +4,7 @@ use crate::cli::{GenerateArgs, ReportArgs, RunArgs, ServeArgs};
 use crate::error::{Error, Result};
 use crate::generate;
 use crate::job::Job;
-use crate::report::html::int;
+use crate::report::format::int;
 use crate::summary::Summary;
 
 /// `reach run`: resolve the job, run it, print a one-line summary.
