@@ -11,7 +11,7 @@
 # would stop by themselves too: within --connect-timeout if the failure came
 # before connecting, at once if it came later; see docs/cluster.md).
 #
-# Environment: REACH (the binary, default target/release/reach), BASE_PORT
+# Environment: REACH (the binary, default target/release/reach, else `reach` on PATH), BASE_PORT
 # (default 2101; process p listens on BASE_PORT+p), REACH_TIME_DIR (if set,
 # each process runs under /usr/bin/time -v, writing DIR/process-P.time:
 # benches/scaling.sh uses it for per-process peak memory).
@@ -24,8 +24,11 @@ fi
 processes=$1
 shift
 reach=${REACH:-"$(dirname "$0")/../target/release/reach"}
+if [[ -z "${REACH:-}" && ! -x "$reach" ]] && command -v reach >/dev/null; then
+    reach=$(command -v reach)   # installed with `cargo install --path .`
+fi
 if [[ ! -x "$reach" ]]; then
-    echo "no reach binary at $reach: run 'cargo build --release' or set REACH=/path/to/reach" >&2
+    echo "no reach binary at $reach: run 'cargo build --release' (or 'cargo install --path .') or set REACH=/path/to/reach" >&2
     exit 2
 fi
 base_port=${BASE_PORT:-2101}

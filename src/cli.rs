@@ -72,6 +72,8 @@ night the output (tables, the night's change feed, manifest.json, checkpoint)
 is replaced in one atomic rename. A malformed night moves to rejected/ with a
 report, and no later night applies until an operator decides (docs/nightly.md).
 SIGTERM or Ctrl-C stops between nights.")]
+    // Nights come from the inbox: --deltas is refused, so not listed.
+    #[command(mut_arg("deltas", |arg| arg.hide(true)))]
     Serve(ServeArgs),
     /// Write a self-contained HTML report (figures, topics, tiers, provenance) of a published output.
     #[command(after_help = "\
@@ -103,6 +105,10 @@ pub struct ServeArgs {
     /// Apply every night ready in the inbox, then exit (instead of watching it).
     #[arg(long)]
     pub drain: bool,
+    /// Create the inbox if it does not exist (without it, a missing inbox is
+    /// refused: it is most often a typo). Also `[serve] create_inbox = true`.
+    #[arg(long)]
+    pub create_inbox: bool,
 }
 
 impl ServeArgs {
@@ -111,6 +117,7 @@ impl ServeArgs {
         Overrides {
             inbox: self.inbox.clone(),
             ready: self.ready,
+            create_inbox: self.create_inbox,
             ..self.run.overrides()
         }
     }
@@ -203,6 +210,7 @@ impl RunArgs {
             connect_timeout: self.connect_timeout,
             inbox: None,
             ready: None,
+            create_inbox: false,
             report: self.report,
             listen: self.listen.clone(),
         }

@@ -4,22 +4,55 @@ use crate::cli::{GenerateArgs, ReportArgs, RunArgs, ServeArgs};
 use crate::error::{Error, Result};
 use crate::generate;
 use crate::job::Job;
+use crate::report::format::int;
+use crate::engine::summary::Summary;
 
 /// `reach run`: resolve the job, run it, print a one-line summary.
 pub fn run(args: &RunArgs) -> Result<()> {
     let job = Job::resolve(args.job.as_deref(), args.overrides())?;
     let report = crate::run::run(&job, args.quiet)?;
     if let (Some(summary), false) = (&report.summary, args.quiet) {
-        println!(
-            "reach: {} users, {} friendships, {} super-connectors in {:.2} s -> {}",
-            summary.counts.users,
-            summary.counts.friendships,
-            summary.counts.super_connectors,
-            report.seconds,
-            report.output.display()
-        );
+        println!("{}", run_line(summary, report.seconds, &report.output));
     }
     Ok(())
+}
+
+/// The final line of `reach run`: what was computed (users, friendships,
+/// super-connectors, adoptions and topics when there are any), the nights
+/// applied and the bad lines skipped when there are any, the time and where
+/// it went. Counts carry thousands separators.
+pub fn run_line(summary: &Summary, seconds: f64, output: &std::path::Path) -> String {
+    let counts = &summary.counts;
+    let mut line = format!(
+        "reach: {}, {}, {}",
+        count(counts.users, "user"),
+        count(counts.friendships, "friendship"),
+        count(counts.super_connectors, "super-connector")
+    );
+    if counts.adoptions > 0 {
+        line += &format!(
+            ", {} of {}",
+            count(counts.adoptions, "adoption"),
+            count(counts.topics, "topic")
+        );
+    }
+    if !summary.nights.is_empty() {
+        line += &format!(", {} applied", count(summary.nights.len() as u64, "night"));
+    }
+    let skipped = summary.lines.bad_lines_skipped;
+    if skipped > 0 {
+        line += &format!(", {} skipped (rejects.csv)", count(skipped, "bad line"));
+    }
+    line + &format!(" in {seconds:.2} s -> {}", output.display())
+}
+
+/// `1,234 users`, `1 user`.
+fn count(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{} {word}s", int(n))
+    }
 }
 
 /// `reach serve`: apply nights from the inbox until drained or stopped.

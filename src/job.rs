@@ -119,6 +119,9 @@ pub struct ServeSpec {
     pub keep_feeds: Option<usize>,
     /// Give freed memory back to the system after each night (default true).
     pub return_memory: Option<bool>,
+    /// Create the inbox when it does not exist (default false: a missing
+    /// inbox is refused, since it is most often a typo).
+    pub create_inbox: Option<bool>,
 }
 
 /// When a night directory in the inbox is complete.
@@ -150,6 +153,42 @@ pub struct Serve {
     pub keep_feeds: usize,
     /// Give freed memory back to the system after each night.
     pub return_memory: bool,
+    /// Create the inbox when it does not exist.
+    pub create_inbox: bool,
+}
+
+impl Serve {
+    /// Checks that the inbox is a directory (or creates it, when asked to)
+    /// and creates `applied/` and `rejected/`. A missing inbox is refused
+    /// before anything is created: `--inbox data/nosuch` is most often a
+    /// typo, and serving it would wait forever for nights that land elsewhere.
+    pub fn prepare_dirs(&self) -> Result<()> {
+        let inbox = &self.inbox;
+        match std::fs::metadata(inbox) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(Error::Config(format!(
+                    "inbox {}: not a directory; give --inbox DIR (or [serve] inbox) naming the \
+                     directory that nights land in",
+                    inbox.display()
+                )))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !self.create_inbox => {
+                return Err(Error::Config(format!(
+                    "inbox {}: no such directory (a typo?); check --inbox (or [serve] inbox), \
+                     create it, or give --create-inbox (or [serve] create_inbox = true) to have \
+                     reach serve create it",
+                    inbox.display()
+                )))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(inbox, e)),
+        }
+        for dir in [&self.inbox, &self.applied, &self.rejected] {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        Ok(())
+    }
 }
 
 /// A job file as written.
@@ -176,9 +215,78 @@ impl JobFile {
     /// Reads and parses a job file.
     pub fn load(path: &Path) -> Result<JobFile> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        toml::from_str(&text)
-            .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.to_string().trim_end())))
+        let file: JobFile = toml::from_str(&text).map_err(|e| {
+            Error::Config(format!(
+                "{}: {}",
+                path.display(),
+                plain_types(e.to_string().trim_end())
+            ))
+        })?;
+        if let (
+            Some(_),
+            InputSpec {
+                friendships,
+                adoptions,
+                ..
+            },
+        ) = (&file.generate, &file.input)
+        {
+            if friendships.is_some() || adoptions.is_some() {
+                return Err(Error::Config(format!(
+                    "{}: both [input] (friendships/adoptions) and [generate]: a job reads files or \
+                     generates a graph, not both; remove one of the two tables",
+                    path.display()
+                )));
+            }
+        }
+        Ok(file)
     }
+}
+
+/// The types serde names in a parse error (`expected usize`, `expected
+/// struct OutputSpec`), in the words of the job file: a whole number, the
+/// table `[output]`.
+pub fn plain_types(message: &str) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        ("expected usize", "expected a whole number (0 or more)"),
+        ("expected u64", "expected a whole number (0 or more)"),
+        (
+            "expected u32",
+            "expected a whole number from 0 to 4294967295",
+        ),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected path string", "expected a path (a quoted string)"),
+        (
+            "expected struct JobFile",
+            "expected tables such as [input] and [output]",
+        ),
+        ("expected struct InputSpec", "expected the table [input]"),
+        (
+            "expected struct GenerateSpec",
+            "expected the table [generate]",
+        ),
+        ("expected struct OutputSpec", "expected the table [output]"),
+        ("expected struct Params", "expected the table [params]"),
+        ("expected struct RunSpec", "expected the table [run]"),
+        (
+            "expected struct ClusterSpec",
+            "expected the table [cluster]",
+        ),
+        ("expected struct ServeSpec", "expected the table [serve]"),
+        ("expected enum Format", "expected \"csv\" or \"parquet\""),
+        ("expected enum Ready", "expected \"marker\" or \"rename\""),
+        (
+            "wanted string or table",
+            "expected a quoted value (the choices are in jobs/example.toml and docs/jobs.md)",
+        ),
+    ];
+    let mut out = message.to_string();
+    for (rust, plain) in WORDS {
+        out = out.replace(rust, plain);
+    }
+    out
 }
 
 /// Flags that override a job file.
@@ -212,6 +320,8 @@ pub struct Overrides {
     pub inbox: Option<PathBuf>,
     /// `reach serve --ready`.
     pub ready: Option<Ready>,
+    /// `reach serve --create-inbox` (only ever turns it on).
+    pub create_inbox: bool,
     /// `--report` (only ever turns the report on).
     pub report: bool,
     /// `--listen`.
@@ -351,6 +461,8 @@ impl Job {
                     poll_seconds,
                     keep_feeds: spec.serve.keep_feeds.unwrap_or(30),
                     return_memory: spec.serve.return_memory.unwrap_or(true),
+                    create_inbox: overrides.create_inbox
+                        || spec.serve.create_inbox.unwrap_or(false),
                     inbox,
                 })
             }

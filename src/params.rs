@@ -50,6 +50,28 @@ pub const NAMES: &[&str] = &[
     "shuffle_seed",
 ];
 
+/// Job-file fields outside `[params]` that have a flag of their own, for
+/// pointing `--set workers=4` to `--workers 4`.
+const FLAGS: &[(&str, &str)] = &[
+    ("workers", "--workers"),
+    ("parts", "--parts"),
+    ("format", "--format"),
+    ("output", "--output"),
+    ("dir", "--output"),
+    ("friendships", "--friendships"),
+    ("adoptions", "--adoptions"),
+    ("deltas", "--deltas"),
+    ("processes", "--processes"),
+    ("process", "--process"),
+    ("hostfile", "--hostfile"),
+    ("connect_timeout", "--connect-timeout"),
+    ("listen", "--listen"),
+    ("report", "--report"),
+    ("inbox", "--inbox"),
+    ("ready", "--ready"),
+    ("create_inbox", "--create-inbox"),
+];
+
 impl Params {
     /// Applies one `NAME=VALUE` override.
     pub fn set(&mut self, assignment: &str) -> Result<()> {
@@ -78,10 +100,26 @@ impl Params {
             "shuffle_rounds" => self.shuffle_rounds = small()?,
             "shuffle_seed" => self.shuffle_seed = number()?,
             _ => {
-                return Err(Error::Config(format!(
-                    "--set {name}: unknown parameter; the parameters are {}",
-                    NAMES.join(", ")
-                )))
+                let flag = FLAGS.iter().find(|(key, _)| *key == name);
+                return Err(Error::Config(match flag {
+                    Some((_, flag)) => {
+                        let switch = ["--report", "--create-inbox"].contains(flag);
+                        let value = if switch {
+                            String::new()
+                        } else {
+                            format!(" {value}")
+                        };
+                        format!(
+                            "--set {name}: {name} is not a parameter; give {flag}{value} \
+                             instead (--set is for {})",
+                            NAMES.join(", ")
+                        )
+                    }
+                    None => format!(
+                        "--set {name}: unknown parameter; the parameters are {}",
+                        NAMES.join(", ")
+                    ),
+                }));
             }
         }
         Ok(())

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::output::table::{col, Cell, ColType, Column, Row};
+use crate::output::table::{col, optional_text, Cell, ColType, Column, Row};
 
 /// A decimal metric (credit, influence): an `f64` with a total order, so rows
 /// holding one can be sorted and consolidated.
@@ -86,7 +86,7 @@ impl Row for UserRow {
             col("super_connector", ColType::Bool),
             col("influence", ColType::F64),
             col("persuaded_total", ColType::I64),
-            col("top_topic", ColType::Str),
+            optional_text("top_topic"),
             col("tier", ColType::Str),
         ]
     }

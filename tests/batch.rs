@@ -213,3 +213,20 @@ fn parquet_reads_back_as_csv() {
         assert_eq!(got, expected, "{table}");
     }
 }
+
+/// Without the public datasets a test fails at once, naming the file it
+/// needs and where the datasets belong (not a raw `unwrap()` panic).
+#[test]
+fn missing_shared_data_names_the_file() {
+    let payload = std::panic::catch_unwind(|| shared_data("no-such-dataset/edges.csv"))
+        .expect_err("a missing dataset file fails the test");
+    let message = payload
+        .downcast_ref::<String>()
+        .expect("the panic carries a message");
+    assert!(
+        message.starts_with("missing test data ")
+            && message.contains("no-such-dataset/edges.csv")
+            && message.contains("../shared/data"),
+        "{message}"
+    );
+}

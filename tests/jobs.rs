@@ -67,3 +67,164 @@ fn unknown_fields_are_errors_with_the_line() {
         "{error}"
     );
 }
+
+/// Resolves a job file with the given text; the error message.
+fn job_error(text: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("job.toml");
+    std::fs::write(&path, text).unwrap();
+    let error = Job::resolve(Some(&path), Overrides::default())
+        .expect_err("the job file is refused")
+        .to_string();
+    assert!(
+        error.contains(&*path.to_string_lossy()),
+        "names the file: {error}"
+    );
+    error
+}
+
+/// The names of Rust types never reach the user: a wrong type is said in
+/// the job file's words.
+#[test]
+fn type_errors_speak_of_the_job_file() {
+    let rust_words = [
+        "usize", "u32", "u64", "f64", "struct", "Spec", "enum", "Params",
+    ];
+    for (text, expected) in [
+        (
+            "[output]\ndir = \"o\"\nparts = -1\n",
+            "expected a whole number (0 or more)",
+        ),
+        (
+            "[params]\ntop_k = \"ten\"\n",
+            "expected a whole number from 0 to 4294967295",
+        ),
+        ("[generate]\nmean_degree = \"high\"\n", "expected a number"),
+        ("output = 3\n", "expected the table [output]"),
+        (
+            "[params]\nshuffle_seed = 1.5\n",
+            "expected a whole number (0 or more)",
+        ),
+        (
+            "[input]\nfriendships = 7\n",
+            "expected a path (a quoted string)",
+        ),
+        ("[output]\nformat = 1\n", "expected a quoted value"),
+        (
+            "[output]\nformat = \"xml\"\n",
+            "expected `csv` or `parquet`",
+        ),
+    ] {
+        let error = job_error(text);
+        assert!(error.contains(expected), "{text:?}: {error}");
+        for word in rust_words {
+            assert!(!error.contains(word), "{text:?} says {word}: {error}");
+        }
+    }
+}
+
+#[test]
+fn input_and_generate_together_are_an_error_naming_both() {
+    let error = job_error(
+        "[input]\nfriendships = \"f.csv\"\n[generate]\nusers = 10\n[output]\ndir = \"o\"\n",
+    );
+    assert!(
+        error.contains("both [input]") && error.contains("[generate]"),
+        "{error}"
+    );
+    // [generate] alone, and [input] alone, resolve.
+    for text in [
+        "[generate]\nusers = 10\n[output]\ndir = \"o\"\n",
+        "[input]\nfriendships = \"f.csv\"\n[output]\ndir = \"o\"\n",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.toml");
+        std::fs::write(&path, text).unwrap();
+        Job::resolve(Some(&path), Overrides::default()).unwrap();
+    }
+}
+
+#[test]
+fn set_of_a_flag_points_to_the_flag() {
+    let resolve = |set: &str| {
+        Job::resolve(
+            None,
+            Overrides {
+                friendships: Some("f.csv".into()),
+                output: Some("o".into()),
+                sets: vec![set.to_string()],
+                ..Overrides::default()
+            },
+        )
+        .unwrap_err()
+        .to_string()
+    };
+    let error = resolve("workers=4");
+    assert!(error.contains("give --workers 4 instead"), "{error}");
+    let error = resolve("report=true");
+    assert!(error.contains("give --report instead"), "{error}");
+    let error = resolve("wrokers=4");
+    assert!(error.contains("unknown parameter"), "{error}");
+}
+
+/// The fields a table of the job file accepts, as the parser lists them on
+/// meeting an unknown one (`None`: the tables themselves).
+fn accepted(section: Option<&str>) -> Vec<String> {
+    let text = match section {
+        Some(section) => format!("[{section}]\nno_such_field = 1\n"),
+        None => "no_such_field = 1\n".to_string(),
+    };
+    let error = job_error(&text);
+    let listed = error
+        .split_once("expected")
+        .unwrap_or_else(|| panic!("lists the fields: {error}"))
+        .1
+        .lines()
+        .next()
+        .unwrap();
+    listed
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// `jobs/example.toml` says it shows every field: each field the parser
+/// accepts, in each table, is there (set or commented out), and nothing else.
+#[test]
+fn example_job_lists_every_field() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs/example.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut shown: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let mut section = String::new();
+    for line in text.lines() {
+        let line = line.trim_start_matches('#').trim();
+        let head = line.split('#').next().unwrap().trim();
+        if let Some(name) = head.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            section = name.to_string();
+            shown.entry(section.clone()).or_default();
+        } else if let Some((key, value)) = head.split_once('=') {
+            let key = key.trim();
+            if !key.is_empty()
+                && !value.trim().is_empty()
+                && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            {
+                shown
+                    .entry(section.clone())
+                    .or_default()
+                    .push(key.to_string());
+            }
+        }
+    }
+    let mut tables = accepted(None);
+    tables.sort();
+    assert_eq!(shown.keys().cloned().collect::<Vec<_>>(), tables);
+    for table in tables {
+        let mut fields = accepted(Some(&table));
+        fields.sort();
+        let mut listed = shown[&table].clone();
+        listed.sort();
+        assert_eq!(listed, fields, "[{table}] in jobs/example.toml");
+    }
+}

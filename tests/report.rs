@@ -367,6 +367,29 @@ fn lastfm_report_shows_the_numbers_of_its_tables() {
     assert_eq!(rows, want.topics[..25].to_vec());
     assert_eq!(get("topics_total"), want.topics.len() as u64);
     assert_eq!(get("topics_not_shown"), want.topics.len() as u64 - 25);
+    // Leaders: at most 5 of each of the first 10 topics, credit to three decimals.
+    let leaders: Vec<&Node> = document
+        .elements()
+        .into_iter()
+        .filter(|n| n.attr("data-leader").is_some())
+        .collect();
+    assert!(
+        !leaders.is_empty() && leaders.len() <= 50,
+        "{}",
+        leaders.len()
+    );
+    let first_ten: Vec<&str> = rows[..10].iter().map(|r| r.0.as_str()).collect();
+    for leader in leaders {
+        assert!(first_ten.contains(&leader.attr("data-leader").unwrap()));
+        let credit = leader
+            .elements()
+            .into_iter()
+            .find(|c| c.attr("data-col") == Some("credit"))
+            .unwrap()
+            .text();
+        let decimals = credit.trim().split('.').nth(1).map_or(0, str::len);
+        assert_eq!(decimals, 3, "{credit}");
+    }
     assert_eq!(
         get("adoptions"),
         want.topics.iter().map(|t| t.1).sum::<u64>()
@@ -456,7 +479,7 @@ fn hand_made(dir: &Path, significance: Option<&str>) -> PathBuf {
     );
     write(
         &out.join("topic_leaders/part-00000.csv"),
-        "topic,rank,user_id,credit,persuaded,reach\n\"R&B, soul\",1,1,1.5,2,2\nx,1,2,0.5,1,1\n",
+        "topic,rank,user_id,credit,persuaded,reach\n\"R&B, soul\",1,1,1.5,2,2\nx,1,2,0.49999999999999994,1,1\n",
     );
     if let Some(table) = significance {
         write(&out.join("topic_significance/part-00000.csv"), table);
@@ -483,13 +506,22 @@ fn shuffle_test_section_from_a_hand_made_table() {
     let keys = keyed(&document);
     assert_eq!(keys["significant"].0, "3");
     assert_eq!(keys["tested"].0, "6");
+    // Benjamini-Hochberg over the 5 defined p (d's is empty), by hand:
+    // sorted a .01, f .0476, c .05, e .8, b 1.0 give .05, .119, .0833, 1, 1,
+    // then the running minimum from the top: a .05, f .0833, c .0833, e 1, b 1.
+    assert_eq!(keys["discoveries"].0, "1");
     let order: Vec<&str> = document
         .elements()
         .into_iter()
         .filter_map(|n| n.attr("data-significance"))
         .collect();
-    // inf first; the two 2.5s by name; -1; the undefined (empty, NaN) last by name.
-    assert_eq!(order, vec!["c", "a", "f, g", "e", "b", "d"]);
+    // By q, then z (c's inf before f's 2.5); b (4 adopters) and d (3) are
+    // below the 5 adopters a topic needs to be listed.
+    assert_eq!(order, vec!["a", "c", "f, g", "e"]);
+    assert!(
+        page.contains("<td class=\"n\">0.0833</td>"),
+        "f's and c's q"
+    );
     let section = page.find("id=\"shuffle\"").unwrap();
     assert!(section < page.find("id=\"provenance\"").unwrap());
 
@@ -510,6 +542,12 @@ fn shuffle_test_section_from_a_hand_made_table() {
     assert_eq!(keys["zero_influence"].0, "2"); // users 3 and 4 (5 has no friend)
     assert_eq!(keys["param:shuffle_rounds"].0, "20");
     assert!(page.contains("data-topic=\"R&amp;B, soul\""));
+    // Credit on the page with three decimals; the table keeps 17 digits.
+    assert!(
+        page.contains("data-col=\"credit\">0.500<"),
+        "x's leader's credit"
+    );
+    assert!(!page.contains("0.49999999999999994"));
     // Part files of one directory: the command names the directory, quoted.
     assert!(page
         .contains("reach run --friendships &#39;f dir&#39; --output OUT --format csv --parts 2"));
@@ -647,4 +685,22 @@ fn job_files_and_flags_turn_the_report_on() {
     };
     assert!(Job::resolve(Some(&job), on).unwrap().report);
     assert!(!Job::resolve(None, flags()).unwrap().report);
+}
+
+/// A friendships-only output: the topics section says there were no
+/// adoptions instead of "The 0 topics ... of 0; 0 are not shown".
+#[test]
+fn friendships_only_report_says_there_are_no_topics() {
+    let dir = tempfile::tempdir().unwrap();
+    let friendships = dir.path().join("f.csv");
+    write(&friendships, "1,2\n2,3\n3,1\n3,4\n");
+    let out = dir.path().join("out");
+    run(&friendships, &out, 1, &[], Format::Csv).unwrap();
+    let page = reach::report::build(&out, 25).unwrap();
+    assert_self_contained(&page);
+    let keys = keyed(&parse(&page));
+    assert!(keys.contains_key("no_topics"), "says there are no topics");
+    assert!(!keys.contains_key("topics_total"));
+    assert!(!page.contains("The 0 topics"), "no empty topics table");
+    assert!(!page.contains("Leaders of these topics"));
 }

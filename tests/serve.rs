@@ -142,7 +142,10 @@ fn serve_equals_batch_across_restarts_and_worker_counts() {
     let f = fixture(600);
     let (out, inbox) = (f.root.join("out"), f.root.join("inbox"));
     // Base only, 2 workers; then two nights with 1 worker; then the rest with 4.
-    assert!(serve(&f, &out, &inbox, 2, &[]).status().unwrap().success());
+    assert!(serve(&f, &out, &inbox, 2, &["--create-inbox"])
+        .status()
+        .unwrap()
+        .success());
     assert_eq!(manifest_nights(&out), Vec::<String>::new());
     // Once the base is in a checkpoint, the service no longer reads its files.
     for file in ["friendships.csv", "adoptions.csv"] {

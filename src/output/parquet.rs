@@ -1,8 +1,10 @@
 //! Parquet writer (and a small reader), on the low-level column API of the
 //! `parquet` crate, without Arrow.
 //!
-//! The schema comes from [`Row::columns`]; every column is REQUIRED (no
-//! nulls). Types: `U64` is INT64 annotated as an unsigned 64-bit integer (so
+//! The schema comes from [`Row::columns`]; every column is REQUIRED, except
+//! a nullable text column ([`Column::nullable`], `top_topic`), which is
+//! OPTIONAL and NULL where the CSV cell is empty (so that DuckDB reads the
+//! same NULLs from both formats). Types: `U64` is INT64 annotated as an unsigned 64-bit integer (so
 //! DuckDB reads UBIGINT; the bits are the `u64`'s, so values above
 //! `i64::MAX` read back negative in readers that ignore the annotation), `I64`
 //! INT64, `Bool` BOOLEAN, `F64` DOUBLE, `Str` BYTE_ARRAY annotated String,
@@ -129,8 +131,13 @@ fn schema(columns: &[Column]) -> Result<Type, ParquetError> {
             };
             // The builder also sets the matching legacy converted type
             // (UINT_64, UTF8, DATE) from the logical type.
+            let repetition = if column.nullable {
+                Repetition::OPTIONAL
+            } else {
+                Repetition::REQUIRED
+            };
             Type::primitive_type_builder(column.name, physical)
-                .with_repetition(Repetition::REQUIRED)
+                .with_repetition(repetition)
                 .with_logical_type(logical)
                 .build()
                 .map(Arc::new)
@@ -174,6 +181,9 @@ fn write_column<R: Row>(
                 Cell::F64(x) if x.is_finite() => Some(x),
                 _ => None,
             })
+        }
+        (ColumnWriter::ByteArrayColumnWriter(w), ColType::Str) if column.nullable => {
+            write_optional_text(w, rows, c, column, first_row)
         }
         (ColumnWriter::ByteArrayColumnWriter(w), ColType::Str) => {
             write_values(w, rows, c, column, first_row, |cell| match *cell {
@@ -232,6 +242,49 @@ fn write_values<R: Row, T: DataType>(
     Ok(())
 }
 
+/// Writes a nullable text column: an empty cell is a NULL (definition
+/// level 0), any other a value (level 1).
+fn write_optional_text<R: Row>(
+    writer: &mut ColumnWriterImpl<'_, parquet::data_type::ByteArrayType>,
+    rows: &[R],
+    c: usize,
+    column: &Column,
+    first_row: u64,
+) -> io::Result<()> {
+    let mut cells = Vec::new();
+    let mut values = Vec::new();
+    let mut levels = Vec::new();
+    for (b, batch) in rows.chunks(BATCH_ROWS).enumerate() {
+        values.clear();
+        levels.clear();
+        for (i, row) in batch.iter().enumerate() {
+            cells.clear();
+            row.cells(&mut cells);
+            match cells.get(c) {
+                Some(Cell::Str("")) => levels.push(0),
+                Some(Cell::Str(s)) => {
+                    levels.push(1);
+                    values.push(ByteArray::from(*s));
+                }
+                _ => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!(
+                            "row {}, column {:?}: the row's cells changed between calls",
+                            first_row + (b * BATCH_ROWS + i) as u64,
+                            column.name
+                        ),
+                    ))
+                }
+            }
+        }
+        writer
+            .write_batch(&values, Some(&levels), None)
+            .map_err(io::Error::other)?;
+    }
+    Ok(())
+}
+
 /// Adds the path and what was being done to a Parquet error.
 fn parquet_error(e: ParquetError, path: &Path, doing: &str) -> io::Error {
     match e {
@@ -246,12 +299,14 @@ fn parquet_error(e: ParquetError, path: &Path, doing: &str) -> io::Error {
 }
 
 /// The column type a Parquet leaf column maps back to, if it is one this
-/// module writes (flat, REQUIRED, with the annotations above).
+/// module writes (flat, REQUIRED or, for text, OPTIONAL, with the
+/// annotations above).
 fn col_type(descr: &ColumnDescriptor) -> Option<ColType> {
-    if descr.max_def_level() != 0 || descr.max_rep_level() != 0 {
+    let logical = descr.logical_type();
+    let text = descr.physical_type() == PhysicalType::BYTE_ARRAY;
+    if descr.max_rep_level() != 0 || descr.max_def_level() > u8::from(text).into() {
         return None;
     }
-    let logical = descr.logical_type();
     match descr.physical_type() {
         PhysicalType::INT64 => match logical {
             Some(LogicalType::Integer {
@@ -321,6 +376,12 @@ fn columns_of(
 pub fn read_parquet_rows(path: &Path) -> io::Result<Vec<Vec<String>>> {
     let reader = open(path)?;
     let columns = columns_of(&reader, path)?;
+    let descriptors = reader
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .to_vec();
     let read_err = |e| parquet_error(e, path, "reading");
     let total = reader.metadata().file_metadata().num_rows();
     let mut rows: Vec<Vec<String>> = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
@@ -385,6 +446,25 @@ pub fn read_parquet_rows(path: &Path) -> io::Result<Vec<Vec<String>>> {
                         push(i, Cell::Date(v))?;
                     }
                 }
+                (ColumnReader::ByteArrayColumnReader(mut r), ColType::Str)
+                    if descriptors[c].max_def_level() == 1 =>
+                {
+                    for (i, v) in read_optional(&mut r, n, path)?.into_iter().enumerate() {
+                        let s = match &v {
+                            None => "",
+                            Some(v) => std::str::from_utf8(v.data()).map_err(|e| {
+                                io::Error::new(
+                                    io::ErrorKind::InvalidData,
+                                    format!(
+                                        "reading {}: row group {g}, row {i}, column {name:?}: {e}",
+                                        path.display()
+                                    ),
+                                )
+                            })?,
+                        };
+                        push(i, Cell::Str(s))?;
+                    }
+                }
                 (ColumnReader::ByteArrayColumnReader(mut r), ColType::Str) => {
                     for (i, v) in read_all(&mut r, n, path)?.into_iter().enumerate() {
                         let s = std::str::from_utf8(v.data()).map_err(|e| {
@@ -412,6 +492,42 @@ pub fn read_parquet_rows(path: &Path) -> io::Result<Vec<Vec<String>>> {
         }
     }
     Ok(rows)
+}
+
+/// Reads all `n` values of one OPTIONAL column chunk, `None` for a NULL.
+fn read_optional<T: DataType>(
+    reader: &mut ColumnReaderImpl<T>,
+    n: usize,
+    path: &Path,
+) -> io::Result<Vec<Option<T::T>>> {
+    let mut values = Vec::with_capacity(n);
+    let mut levels = Vec::with_capacity(n);
+    while levels.len() < n {
+        let before = levels.len();
+        let (records, _, _) = reader
+            .read_records(n - before, Some(&mut levels), None, &mut values)
+            .map_err(|e| parquet_error(e, path, "reading"))?;
+        if records == 0 || levels.len() == before {
+            break;
+        }
+    }
+    let present = levels.iter().filter(|&&level| level == 1).count();
+    if levels.len() != n || present != values.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "reading {}: a column chunk holds {} levels and {} values for {present} present, its row group {n} rows",
+                path.display(),
+                levels.len(),
+                values.len()
+            ),
+        ));
+    }
+    let mut values = values.into_iter();
+    Ok(levels
+        .into_iter()
+        .map(|level| if level == 1 { values.next() } else { None })
+        .collect())
 }
 
 /// Reads all `n` values of one REQUIRED column chunk.

@@ -30,11 +30,27 @@ pub struct Column {
     pub name: &'static str,
     /// The value type.
     pub ty: ColType,
+    /// A text column whose empty value means "none" (`top_topic`): empty in
+    /// CSV, which readers take as NULL, and so NULL in Parquet too.
+    pub nullable: bool,
 }
 
 /// Shorthand for building column lists in `const` context.
 pub const fn col(name: &'static str, ty: ColType) -> Column {
-    Column { name, ty }
+    Column {
+        name,
+        ty,
+        nullable: false,
+    }
+}
+
+/// A text column that may be empty (none): NULL in Parquet, empty in CSV.
+pub const fn optional_text(name: &'static str) -> Column {
+    Column {
+        name,
+        ty: ColType::Str,
+        nullable: true,
+    }
 }
 
 /// One cell of a row, borrowed from the row.

@@ -26,6 +26,10 @@ pub const LEADERS_SHOWN: u32 = 5;
 /// A topic is "significant" in the shuffle test at this p-value or below.
 pub const SIGNIFICANCE_LEVEL: f64 = 0.05;
 
+/// Topics with fewer adopters are counted in the shuffle test but not
+/// listed: with a handful of adopters one lucky event gives a small p.
+pub const MIN_ADOPTERS_LISTED: u64 = 5;
+
 /// The tier names in display order, as the `tier` column writes them.
 pub const TIERS: [&str; 4] = [
     "super-connector",
@@ -92,6 +96,8 @@ pub struct Significance {
     pub z: f64,
     /// The p-value; NaN when empty.
     pub p_value: f64,
+    /// The Benjamini-Hochberg q-value over all tested topics; NaN when p is.
+    pub q_value: f64,
 }
 
 /// The shuffle test's table, summarised.
@@ -101,7 +107,10 @@ pub struct ShuffleTest {
     pub tested: u64,
     /// Topics with p_value <= [`SIGNIFICANCE_LEVEL`].
     pub significant: u64,
-    /// The first rows by z descending (undefined z last, then topic name).
+    /// Topics with q_value <= [`SIGNIFICANCE_LEVEL`] (Benjamini-Hochberg).
+    pub discoveries: u64,
+    /// The first rows with at least [`MIN_ADOPTERS_LISTED`] adopters, by
+    /// q ascending, then z descending (undefined last), then topic name.
     pub top: Vec<Significance>,
 }
 
@@ -382,6 +391,7 @@ fn shuffle_test(out: &OutputDir, top_n: usize) -> Result<ShuffleTest> {
                 shuffled_std: c[4].to_string(),
                 z: decimal(c[5], "z")?,
                 p_value: decimal(c[6], "p_value")?,
+                q_value: f64::NAN,
             });
             Ok(())
         },
@@ -390,14 +400,38 @@ fn shuffle_test(out: &OutputDir, top_n: usize) -> Result<ShuffleTest> {
         .iter()
         .filter(|r| r.p_value <= SIGNIFICANCE_LEVEL)
         .count() as u64;
-    rows.sort_by(|a, b| by_z_desc(a.z, b.z).then_with(|| a.topic.cmp(&b.topic)));
+    let p: Vec<f64> = rows.iter().map(|r| r.p_value).collect();
+    for (row, q) in rows.iter_mut().zip(super::multiple::bh_q_values(&p)) {
+        row.q_value = q;
+    }
+    let discoveries = rows
+        .iter()
+        .filter(|r| r.q_value <= SIGNIFICANCE_LEVEL)
+        .count() as u64;
     let tested = rows.len() as u64;
+    rows.retain(|r| r.adopters >= MIN_ADOPTERS_LISTED);
+    rows.sort_by(|a, b| {
+        by_q(a.q_value, b.q_value)
+            .then_with(|| by_z_desc(a.z, b.z))
+            .then_with(|| a.topic.cmp(&b.topic))
+    });
     rows.truncate(top_n);
     Ok(ShuffleTest {
         tested,
         significant,
+        discoveries,
         top: rows,
     })
+}
+
+/// q ascending, NaN (undefined) last.
+fn by_q(a: f64, b: f64) -> std::cmp::Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        (false, false) => a.total_cmp(&b),
+    }
 }
 
 /// z descending, +inf first, NaN (undefined) last.

@@ -12,56 +12,15 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::data::{
-    share, Data, LEADERS_SHOWN, SIGNIFICANCE_LEVEL, STUDY_CONNECTOR_MIN, STUDY_SUPER_MIN,
+    share, Data, LEADERS_SHOWN, MIN_ADOPTERS_LISTED, SIGNIFICANCE_LEVEL, STUDY_CONNECTOR_MIN,
+    STUDY_SUPER_MIN,
 };
+
+/// Topics whose leaders are listed (the first of the topics table), so the
+/// leaders table stays at most `LEADER_TOPICS * LEADERS_SHOWN` rows.
+pub const LEADER_TOPICS: usize = 10;
 use super::figures::{DEGREE_AXES, INFLUENCE_AXES};
-
-/// Escapes text for element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            // Not allowed in XML 1.0: shown as U+FFFD.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// An integer with thousands separators: `1,234,567`.
-pub fn int(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A share as a percentage with two decimals: `20.34%`.
-pub fn percent(share: f64) -> String {
-    format!("{:.2}%", share * 100.0)
-}
-
-/// A decimal with three decimals, or `–` when undefined.
-pub fn decimal(x: f64) -> String {
-    if x.is_nan() {
-        "–".to_string()
-    } else if x.is_infinite() {
-        if x > 0.0 { "+∞" } else { "−∞" }.to_string()
-    } else {
-        format!("{x:.3}")
-    }
-}
+pub use super::format::{decimal, escape, int, percent, probability, written_decimal};
 
 /// A table cell holding a checkable number.
 fn keyed(key: &str, text: &str) -> String {
@@ -289,6 +248,14 @@ fn tiers(h: &mut String, data: &Data) {
 
 fn topics(h: &mut String, data: &Data) {
     h.push_str("<h2 id=\"topics\">Topics</h2>\n");
+    if data.topics_total == 0 {
+        h.push_str(
+            "<p data-key=\"no_topics\">This run had no adoptions (friendships only): there are \
+             no topics, leaders or influence to show. Give <code>--adoptions</code> to compute \
+             them.</p>\n",
+        );
+        return;
+    }
     let shown = data.top_topics.len() as u64;
     let _ = writeln!(
         h,
@@ -317,26 +284,28 @@ fn topics(h: &mut String, data: &Data) {
     h.push_str("</table>\n");
     let _ = writeln!(
         h,
-        "<h3>Leaders of these topics</h3>\n<p>The first {LEADERS_SHOWN} leaders of each topic \
-         above (by credit, then persuaded friends, then user id), with their friend counts: are \
-         a topic's leaders people with many friends?</p>"
+        "<h3>Leaders of these topics</h3>\n<p>The first {LEADERS_SHOWN} leaders of each of the \
+         first {LEADER_TOPICS} topics above (by credit, then persuaded friends, then user id), \
+         with their friend counts: are a topic's leaders people with many friends? Credit is \
+         shown with three decimals; <code>topic_leaders</code> has every leader at full \
+         precision.</p>"
     );
     h.push_str(
         "<table>\n<tr><th>topic</th><th>rank</th><th>user</th><th>credit</th>\
          <th>persuaded</th><th>reach</th><th>friend count</th></tr>\n",
     );
     let mut any = false;
-    for topic in &data.top_topics {
+    for topic in data.top_topics.iter().take(LEADER_TOPICS) {
         for leader in &topic.leaders {
             any = true;
             let _ = writeln!(
                 h,
-                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-                 <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                "<tr data-leader=\"{0}\"><td>{0}</td><td class=\"n\">{1}</td><td class=\"n\">{2}</td>{3}\
+                 <td class=\"n\">{4}</td><td class=\"n\">{5}</td><td class=\"n\">{6}</td></tr>",
                 escape(&topic.topic),
                 leader.rank,
                 leader.user_id,
-                escape(&leader.credit),
+                column("credit", &written_decimal(&leader.credit)),
                 int(leader.persuaded),
                 int(leader.reach),
                 leader.friend_count.map_or("–".to_string(), int)
@@ -357,37 +326,41 @@ fn shuffle(h: &mut String, data: &Data) {
         "<p>For each tested topic, the adoption days were shuffled among its adopters (graph and \
          adopter set fixed) and the socially explained adoptions counted again. A large z says \
          the observed timing explains more adoptions through friends than shuffled timings do; \
-         it does not by itself prove persuasion (see docs/research.md). \
+         it does not by itself prove persuasion (see docs/research.md).</p>\n\
+         <p>With many topics tested, some reach a small p by chance: \
          <span data-key=\"significant\">{}</span> of <span data-key=\"tested\">{}</span> tested \
-         topics have p_value &lt;= {SIGNIFICANCE_LEVEL}.</p>",
+         topics have p_value &lt;= {SIGNIFICANCE_LEVEL}, where about {} would by chance alone. \
+         Corrected for multiple testing (Benjamini-Hochberg, false discovery rate {SIGNIFICANCE_LEVEL}), \
+         <span data-key=\"discoveries\">{}</span> have q &lt;= {SIGNIFICANCE_LEVEL}.</p>",
         int(test.significant),
-        int(test.tested)
+        int(test.tested),
+        int((test.tested as f64 * SIGNIFICANCE_LEVEL).round() as u64),
+        int(test.discoveries)
     );
     let _ = writeln!(
         h,
-        "<p>The {} topics with the largest z (undefined z last):</p>",
+        "<p>The first {} topics with at least {MIN_ADOPTERS_LISTED} adopters, by q, then z \
+         (undefined last):</p>",
         test.top.len()
     );
     h.push_str(
         "<table>\n<tr><th>topic</th><th>adopters</th><th>observed</th><th>shuffled mean</th>\
-         <th>shuffled std</th><th>z</th><th>p_value</th></tr>\n",
+         <th>shuffled std</th><th>z</th><th>p</th><th>q</th></tr>\n",
     );
     for row in &test.top {
         let _ = writeln!(
             h,
             "<tr data-significance=\"{0}\"><td>{0}</td><td class=\"n\">{1}</td><td class=\"n\">{2}</td>\
-             <td class=\"n\">{3}</td><td class=\"n\">{4}</td><td class=\"n\">{5}</td><td class=\"n\">{6}</td></tr>",
+             <td class=\"n\">{3}</td><td class=\"n\">{4}</td><td class=\"n\">{5}</td><td class=\"n\">{6}</td>\
+             <td class=\"n\">{7}</td></tr>",
             escape(&row.topic),
             int(row.adopters),
             escape(&row.observed),
-            escape(&row.shuffled_mean),
-            escape(&row.shuffled_std),
+            written_decimal(&row.shuffled_mean),
+            written_decimal(&row.shuffled_std),
             decimal(row.z),
-            if row.p_value.is_nan() {
-                "–".to_string()
-            } else {
-                format!("{:.4}", row.p_value)
-            }
+            probability(row.p_value),
+            probability(row.q_value)
         );
     }
     h.push_str("</table>\n");
@@ -589,5 +562,11 @@ mod tests {
         assert_eq!(shell("it's"), "'it'\\''s'");
         assert_eq!(decimal(f64::NAN), "–");
         assert_eq!(decimal(1.23456), "1.235");
+        assert_eq!(written_decimal("121.96329072530848"), "121.963");
+        assert_eq!(written_decimal(""), "–");
+        assert_eq!(written_decimal("inf"), "+∞");
+        assert_eq!(probability(0.00001), "&lt; 0.0001");
+        assert_eq!(probability(0.05), "0.0500");
+        assert_eq!(probability(f64::NAN), "–");
     }
 }

@@ -3,14 +3,17 @@
 //!
 //! [`read`] opens the directory and streams its tables (CSV or Parquet
 //! parts), [`data`] computes what the page shows, [`figures`] draws the
-//! charts with plotters' SVG backend, [`html`] assembles the page. The page
+//! charts with plotters' SVG backend, [`html`] assembles the page;
+//! [`multiple`] holds the Benjamini-Hochberg q-values of the shuffle test. The page
 //! depends only on the tables and `summary.json` (never on `run.json`, the
 //! clock or the directory's path), so the same inputs and parameters give
 //! the same bytes at any worker or process count.
 
 pub mod data;
 pub mod figures;
+pub mod format;
 pub mod html;
+pub mod multiple;
 pub mod read;
 
 use std::path::{Path, PathBuf};

@@ -87,9 +87,7 @@ pub fn serve(job: &Job, drain: bool, quiet: bool) -> Result<ServeReport> {
                 .to_string(),
         ));
     }
-    for dir in [&serve.inbox, &serve.applied, &serve.rejected] {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
+    serve.prepare_dirs()?;
     let (manifest, start) = match (
         Manifest::read(&job.output)?,
         checkpoint::Meta::read(&job.output)?,

@@ -8,11 +8,31 @@ use std::path::{Path, PathBuf};
 
 use reach::job::{Format, Job, Overrides};
 
-/// The shared data folder beside the checkout.
+/// A file of the public datasets: `../shared/data/REL` beside the checkout
+/// (or `$REACH_SHARED_DATA/REL`). A missing file fails the test at once
+/// with a message naming it and where the datasets come from, rather than
+/// a raw `unwrap()` panic deep inside a run; the failure is counted in
+/// `cargo test`'s output like any other.
 pub fn shared_data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
-        .join(rel)
+    let root = match std::env::var_os("REACH_SHARED_DATA") {
+        Some(root) => PathBuf::from(root),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
+    };
+    let path = root.join(rel);
+    if !path.is_file() {
+        panic!("{}", missing_data_message(&path));
+    }
+    path
+}
+
+/// What a test says when a dataset file is missing.
+pub fn missing_data_message(path: &Path) -> String {
+    format!(
+        "missing test data {}: this test reads the public datasets, expected in \
+         ../shared/data beside the checkout (or in $REACH_SHARED_DATA); their \
+         README there names the sources. Tests that need no data run without them.",
+        path.display()
+    )
 }
 
 /// Runs a batch job on a friendship input.
