@@ -148,6 +148,7 @@ fn sniff_all(sources: &[Source], job: &Job) -> Result<Vec<Sniff>> {
 
 /// Runs a job to completion and publishes its output (on process 0).
 pub fn run(job: &Job, quiet: bool) -> Result<RunReport> {
+    output::guard::check(&job.output, &job.input_paths(), job.overwrite)?;
     let start = Instant::now();
     let plan = crate::cluster::plan(job)?;
     let context = Context::open(job, quiet, &plan)?;
