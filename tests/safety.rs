@@ -4,10 +4,11 @@
 
 mod common;
 
+use common::*;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
 
 /// Runs the binary in `cwd`; its exit code and stderr.
 fn reach_in(cwd: &Path, args: &[&str]) -> (Option<i32>, String) {
@@ -285,4 +286,113 @@ fn serve_refuses_an_output_it_does_not_own_and_an_inbox_inside_it() {
     let (code, stderr) = serve("served", "inbox");
     assert_eq!(code, Some(0), "{stderr}");
     assert!(d.join("served/manifest.json").exists());
+}
+
+const BOM: &str = "\u{feff}";
+
+fn gzip(path: &Path, text: &str) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    std::io::Write::write_all(&mut encoder, text.as_bytes()).unwrap();
+    encoder.finish().unwrap();
+}
+
+#[test]
+fn a_byte_order_mark_is_skipped_in_every_kind_of_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A file with a header, one without, part files (plain and .gz), each starting with a BOM.
+    let with_header = "src,dst\n1,2\n2,3\n3,1\n";
+    let without = "1 2\n2 3\n4 5\n";
+    for (name, text) in [("header.csv", with_header), ("plain.txt", without)] {
+        let input = write(&d.join(name), &format!("{BOM}{text}"));
+        let out = d.join(format!("out-{name}"));
+        run(&input, &out, 2, &[], reach::job::Format::Csv).unwrap();
+        assert_matches_oracle(&out, &GraphOracle::from_text(text));
+    }
+    let parts = d.join("parts");
+    write(&parts.join("part-0.csv"), &format!("{BOM}src,dst\n1,2\n"));
+    gzip(&parts.join("part-1.csv.gz"), &format!("{BOM}2,3\n3,4\n"));
+    write(
+        &parts.join("part-2.csv"),
+        &format!("{BOM}# a comment\n4,5\n"),
+    );
+    let out = d.join("out-parts");
+    run(&parts, &out, 3, &[], reach::job::Format::Csv).unwrap();
+    assert_matches_oracle(&out, &GraphOracle::from_text("1 2\n2 3\n3 4\n4 5\n"));
+
+    // A night whose change file starts with a BOM gives the tables of the same night without it.
+    let base = write(&d.join("base.csv"), "1,2\n2,3\n");
+    let tables = |night_text: &str, name: &str| {
+        let deltas = d.join(format!("deltas-{name}"));
+        write(&deltas.join("2026-01-01/friendships.csv"), night_text);
+        let out = d.join(format!("out-night-{name}"));
+        let job = reach::job::Job::resolve(
+            None,
+            reach::job::Overrides {
+                friendships: Some(base.clone()),
+                deltas: Some(deltas),
+                output: Some(out.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        reach::run::run(&job, true).unwrap();
+        users_sorted(&out)
+    };
+    let changes = "+ 3 4\n- 1 2\n";
+    let expected = tables(changes, "plain");
+    assert_eq!(expected.len(), 3, "users 2, 3, 4 are left with friends");
+    assert_eq!(tables(&format!("{BOM}{changes}"), "bom"), expected);
+}
+
+/// The error a run on `input` stops with.
+fn run_error(input: &Path) -> String {
+    let out = input.parent().unwrap().join("out");
+    let error = run(input, &out, 1, &[], reach::job::Format::Csv).unwrap_err();
+    assert!(!out.exists() && !input.parent().unwrap().join(".out.staging").exists());
+    error.to_string()
+}
+
+#[test]
+fn a_broken_entry_among_part_files_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let parts = dir.path().join("parts");
+    write(&parts.join("part-0.csv"), "1,2\n");
+    write(&parts.join("_SUCCESS"), "");
+    // A link to a file is read like the file.
+    write(&dir.path().join("elsewhere.csv"), "2,3\n");
+    std::os::unix::fs::symlink(dir.path().join("elsewhere.csv"), parts.join("part-1.csv")).unwrap();
+    let out = dir.path().join("ok");
+    run(&parts, &out, 1, &[], reach::job::Format::Csv).unwrap();
+    assert_matches_oracle(&out, &GraphOracle::from_text("1,2\n2,3\n"));
+
+    let p = parts.display();
+    std::os::unix::fs::symlink(parts.join("gone.csv"), parts.join("part-2.csv")).unwrap();
+    assert_eq!(
+        run_error(&parts),
+        format!(
+            "{p}/part-2.csv: a symbolic link to {p}/gone.csv that points to nothing (a dangling \
+             link); fix it, move it away, or rename it to start with '_' or '.' to have it skipped"
+        )
+    );
+    std::fs::remove_file(parts.join("part-2.csv")).unwrap();
+    std::os::unix::fs::symlink("part-3.csv", parts.join("part-3.csv")).unwrap();
+    assert_eq!(
+        run_error(&parts),
+        format!(
+            "{p}/part-3.csv: a symbolic link to part-3.csv that is a loop of symbolic links; fix \
+             it, move it away, or rename it to start with '_' or '.' to have it skipped"
+        )
+    );
+    std::fs::rename(parts.join("part-3.csv"), parts.join("_part-3.csv")).unwrap();
+    std::fs::create_dir(parts.join("year=2024")).unwrap();
+    assert_eq!(
+        run_error(&parts),
+        format!(
+            "{p}/year=2024: a directory among the part files; parts are read from one level \
+             only, so fix it, move it away, or rename it to start with '_' or '.' to have it \
+             skipped"
+        )
+    );
 }
