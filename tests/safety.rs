@@ -396,3 +396,63 @@ fn a_broken_entry_among_part_files_is_an_error_naming_it() {
         )
     );
 }
+
+#[test]
+fn worker_counts_beyond_four_per_core_are_refused_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(&d.join("tiny.csv"), "1,2\n2,3\n3,1\n");
+    let cores = reach::job::available_cores();
+    let max = reach::job::max_workers(cores);
+    let (code, stderr) = reach_in(
+        d,
+        &[
+            "run",
+            "-q",
+            "--friendships",
+            "tiny.csv",
+            "--output",
+            "out",
+            "--workers",
+            "1000",
+        ],
+    );
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "error: --workers 1000: this process may use {cores} core(s), and more than {max} \
+             worker threads cannot run at once on them: the extra threads only take turns, each \
+             adding memory and start-up time. Use --workers {cores} (one per core), or add \
+             --force-workers (or [run] force_workers = true) to run 1000 anyway"
+        )
+    );
+    assert_eq!(tree(d).len(), 1, "nothing but the input");
+    // The limit itself runs; one more runs when forced, with the same bytes as one worker.
+    let one = d.join("one");
+    let (code, _) = reach_in(
+        d,
+        &["run", "-q", "--friendships", "tiny.csv", "--output", "one"],
+    );
+    assert_eq!(code, Some(0));
+    let limit = max.to_string();
+    let over = (max + 1).to_string();
+    for (output, workers, force) in [("limit", &limit, false), ("over", &over, true)] {
+        let mut args = vec![
+            "run",
+            "-q",
+            "--friendships",
+            "tiny.csv",
+            "--output",
+            output,
+            "-w",
+            workers,
+        ];
+        if force {
+            args.push("--force-workers");
+        }
+        let (code, stderr) = reach_in(d, &args);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert_eq!(snapshot(&d.join(output)), snapshot(&one));
+    }
+}

@@ -212,7 +212,7 @@ impl Engine {
         self.time += 1;
         self.inputs.advance_to(self.time);
         let (probe, time) = (&self.probe, self.time);
-        worker.step_while(|| probe.less_than(&time));
+        worker.step_or_park_while(Some(Duration::from_millis(10)), || probe.less_than(&time));
         if let Some(profile) = &self.profile {
             super::profile::report(profile, worker.index(), &format!("epoch {}", time - 1));
         }
