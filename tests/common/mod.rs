@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 
 use reach::job::{Format, Job, Overrides};
 
+mod processes;
+#[allow(unused_imports)] // not every test file starts processes
+pub use processes::*;
+
 /// The shared data folder beside the checkout.
 pub fn shared_data(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
