@@ -14,7 +14,7 @@ use crate::job::{Format, Overrides, Ready};
 #[command(name = "reach", version, about, long_about = None, after_help = "\
 Examples:
   reach run jobs/quickstart.toml                      # a generated demo graph, no data needed
-  reach run --friendships edges.csv --output out/ -w 2
+  reach run --friendships edges.csv --output out/edges -w 2
   reach generate --users 1000000 --seed 7 --out data/
   reach report out/quickstart                         # out/quickstart/report.html
 
@@ -40,7 +40,9 @@ Examples:
 
 Inputs are CSV, tab- or space-separated text, optionally .gz, one file or a
 directory of part files. The output directory is replaced atomically only when
-the run succeeds; a failed run leaves the previous output untouched.
+the run succeeds; a failed run leaves the previous output untouched. An
+existing output must be empty or an earlier reach output (else --overwrite);
+an output that is or holds an input is always refused (docs/jobs.md).
 Several processes or machines (launch kits, security, sizing): docs/cluster.md.")]
     Run(RunArgs),
     /// Write a deterministic synthetic graph (study-calibrated degrees) to files.
@@ -187,6 +189,21 @@ pub struct RunArgs {
     /// listens on every interface: see docs/cluster.md before using it.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
+    /// Replace the output directory even if it is not an earlier output of
+    /// reach (its contents are deleted). Never replaces an input or a file.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Run more worker threads than 4 per available core (refused without it).
+    #[arg(long)]
+    pub force_workers: bool,
+    /// Cluster runs: a file holding the shared secret every process must
+    /// prove it knows (the same file content on every host; see docs/cluster.md).
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+    /// Cluster runs: the NAME of an environment variable holding the shared
+    /// secret (never the secret itself on the command line).
+    #[arg(long, value_name = "NAME")]
+    pub secret_env: Option<String>,
     /// No progress bar and no final summary line.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -213,6 +230,10 @@ impl RunArgs {
             create_inbox: false,
             report: self.report,
             listen: self.listen.clone(),
+            overwrite: self.overwrite,
+            force_workers: self.force_workers,
+            secret_file: self.secret_file.clone(),
+            secret_env: self.secret_env.clone(),
         }
     }
 }

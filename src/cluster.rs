@@ -2,13 +2,16 @@
 //! listed in a hostfile.
 //!
 //! For several processes `reach` makes the TCP connections itself (see
-//! [`net`]) instead of letting timely do it, so that it can check every peer
-//! before anything runs (same protocol, process count, worker threads and
-//! job), give up after `--connect-timeout` naming the peer that never
-//! answered, listen on a configurable address, and stop at once, naming the
-//! peer, when a peer dies mid-run. Messages name the hostfile and its line.
+//! [`connect`]) instead of letting timely do it, so that it can authenticate
+//! every peer with the cluster's shared secret and check it before anything
+//! runs (same protocol, process count, worker threads and job), give up
+//! after `--connect-timeout` naming the peer that never answered, listen on
+//! a configurable address, and stop at once, naming the peer, when a peer
+//! dies mid-run ([`net`]). Messages name the hostfile and its line.
 
+pub mod connect;
 pub mod figures;
+pub mod handshake;
 pub mod net;
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
@@ -22,7 +25,7 @@ use timely::communication::{Hooks, WorkerGuards};
 use timely::worker::Worker;
 
 use crate::error::{Error, Result};
-use crate::job::Job;
+use crate::job::{Job, Secret};
 
 /// One line of a hostfile: a process's address.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +62,8 @@ impl Hostfile {
 }
 
 /// Reads and checks a hostfile: at least `processes` lines of `host:port`
-/// (blank lines and `#` comments skipped); keeps the first `processes`.
+/// (blank lines and `#` comments skipped), no address twice among them;
+/// keeps the first `processes`.
 pub fn read_hostfile(path: &Path, processes: usize) -> Result<Hostfile> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Config(format!("{}: cannot read the hostfile: {e}", path.display())))?;
@@ -77,6 +81,19 @@ pub fn read_hostfile(path: &Path, processes: usize) -> Result<Hostfile> {
                 "{}:{}: expected host:port with a port in 1..65535, found \"{line}\"",
                 path.display(),
                 number + 1
+            )));
+        }
+        if let Some(first) = peers
+            .iter()
+            .find(|p: &&Peer| p.address.eq_ignore_ascii_case(line))
+        {
+            return Err(Error::Config(format!(
+                "{path}:{}: {line} is already process {}'s address ({path}:{}); two processes \
+                 cannot listen on one host:port: give each process its own line",
+                number + 1,
+                first.index,
+                first.line,
+                path = path.display(),
             )));
         }
         peers.push(Peer {
@@ -117,6 +134,7 @@ pub struct ClusterPlan {
     digest: u64,
     connect_timeout: Duration,
     listener: TcpListener,
+    key: handshake::Key,
     /// Bytes exchanged with each peer, counted as they pass.
     pub traffic: Arc<net::Traffic>,
 }
@@ -137,6 +155,10 @@ pub fn plan(job: &Job) -> Result<Plan> {
         .as_deref()
         .ok_or_else(|| Error::Config("--processes > 1 needs --hostfile".to_string()))?;
     let hostfile = read_hostfile(path, cluster.processes)?;
+    let key = match &cluster.secret {
+        Some(secret) => read_secret(secret)?,
+        None => handshake::Key::default(),
+    };
     let me = hostfile.describe(cluster.process);
     let own = &hostfile.peers[cluster.process].address;
     let addresses = listen_addresses(cluster.listen.as_deref(), own).map_err(|e| {
@@ -153,11 +175,17 @@ pub fn plan(job: &Job) -> Result<Plan> {
             shown.join(", ")
         ))
     })?;
-    tracing::info!(
-        process = cluster.process,
-        listen = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-        "listening for peers"
-    );
+    let local = listener.local_addr().map_err(|e| Error::io(path, e))?;
+    tracing::info!(process = cluster.process, listen = %local, "listening for peers");
+    if !key.is_set() && !local.ip().is_loopback() {
+        tracing::warn!(
+            "process {} listens on {local}, not a loopback address, without a cluster secret: \
+             anyone who can reach this port before every peer has connected can join the run \
+             as a peer (and read or alter the graph). Give every process --secret-file FILE or \
+             --secret-env NAME, and firewall the port (docs/cluster.md)",
+            cluster.process
+        );
+    }
     Ok(Plan::Cluster(ClusterPlan {
         traffic: Arc::new(net::Traffic::new(cluster.processes)),
         process: cluster.process,
@@ -166,7 +194,68 @@ pub fn plan(job: &Job) -> Result<Plan> {
         connect_timeout: Duration::from_secs(cluster.connect_timeout),
         listener,
         hostfile,
+        key,
     }))
+}
+
+/// The shortest secret accepted, in bytes.
+pub const MIN_SECRET_BYTES: usize = 16;
+
+/// Reads the cluster secret from its file or environment variable (one
+/// trailing newline dropped). Messages name the file or the variable.
+fn read_secret(secret: &Secret) -> Result<handshake::Key> {
+    let (mut bytes, named) = match secret {
+        Secret::File(path) => {
+            let bytes = std::fs::read(path).map_err(|e| {
+                Error::Config(format!(
+                    "--secret-file {}: cannot read it: {e}",
+                    path.display()
+                ))
+            })?;
+            warn_if_readable_by_others(path);
+            (bytes, format!("--secret-file {}", path.display()))
+        }
+        Secret::Env(name) => match std::env::var_os(name) {
+            Some(value) => (
+                std::os::unix::ffi::OsStringExt::into_vec(value),
+                format!("--secret-env {name}"),
+            ),
+            None => {
+                return Err(Error::Config(format!(
+                    "--secret-env {name}: the environment variable {name} is not set; export it \
+                     (with the same secret) in every process's environment"
+                )))
+            }
+        },
+    };
+    if bytes.ends_with(b"\n") {
+        bytes.pop();
+        if bytes.ends_with(b"\r") {
+            bytes.pop();
+        }
+    }
+    if bytes.len() < MIN_SECRET_BYTES {
+        return Err(Error::Config(format!(
+            "{named}: the secret has {} bytes; use at least {MIN_SECRET_BYTES} random ones, e.g. \
+             `head -c 32 /dev/urandom | base64 > reach.secret`",
+            bytes.len()
+        )));
+    }
+    Ok(handshake::Key::new(bytes))
+}
+
+/// A secret file others can read is no secret: say so (as ssh does).
+fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(
+                "--secret-file {}: other users may read it (mode {:o}); chmod 600 it",
+                path.display(),
+                meta.permissions().mode() & 0o777
+            );
+        }
+    }
 }
 
 /// The socket addresses to listen on: `listen` (`HOST` or `HOST:PORT`), or
@@ -243,7 +332,7 @@ where
         }
         Plan::Cluster(plan) => {
             let deadline = Instant::now() + plan.connect_timeout;
-            let streams = net::connect(&plan, deadline)?;
+            let streams = connect::connect(&plan, deadline)?;
             let failure = net::Failure::new(plan.process, cleanup);
             let sockets = net::links(streams, &plan, &failure);
             let hooks = Hooks::default();

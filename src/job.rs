@@ -75,6 +75,8 @@ pub struct OutputSpec {
     pub parts: Option<usize>,
     /// Also write `report.html` into the output before publishing it.
     pub report: Option<bool>,
+    /// Replace `dir` even when it is not an earlier output of reach (see docs/jobs.md).
+    pub overwrite: Option<bool>,
 }
 
 /// `[run]`.
@@ -83,6 +85,8 @@ pub struct OutputSpec {
 pub struct RunSpec {
     /// Worker threads per process.
     pub workers: Option<usize>,
+    /// Run more worker threads than [`max_workers`] allows.
+    pub force_workers: Option<bool>,
 }
 
 /// `[cluster]`: several processes, possibly on several machines.
@@ -99,6 +103,10 @@ pub struct ClusterSpec {
     pub connect_timeout: Option<u64>,
     /// Address this process listens on (`HOST` or `HOST:PORT`; default: its hostfile line).
     pub listen: Option<String>,
+    /// A file holding the shared secret that every process proves it knows.
+    pub secret_file: Option<PathBuf>,
+    /// The name of an environment variable holding the shared secret.
+    pub secret_env: Option<String>,
 }
 
 /// `[serve]`: where `reach serve` finds nights and puts them afterwards.
@@ -326,6 +334,14 @@ pub struct Overrides {
     pub report: bool,
     /// `--listen`.
     pub listen: Option<String>,
+    /// `--overwrite` (only ever turns it on).
+    pub overwrite: bool,
+    /// `--force-workers` (only ever turns it on).
+    pub force_workers: bool,
+    /// `--secret-file`.
+    pub secret_file: Option<PathBuf>,
+    /// `--secret-env`.
+    pub secret_env: Option<String>,
 }
 
 /// Where the records come from.
@@ -355,6 +371,17 @@ pub struct Cluster {
     pub connect_timeout: u64,
     /// Address to listen on instead of this process's hostfile line.
     pub listen: Option<String>,
+    /// Where the shared secret of the links comes from, if anywhere.
+    pub secret: Option<Secret>,
+}
+
+/// Where a cluster's shared secret is kept (never the secret itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Secret {
+    /// A file (`--secret-file`, `[cluster] secret_file`).
+    File(PathBuf),
+    /// An environment variable (`--secret-env`, `[cluster] secret_env`).
+    Env(String),
 }
 
 /// A fully resolved job.
@@ -380,6 +407,10 @@ pub struct Job {
     pub serve: Option<Serve>,
     /// Write `report.html` into the output before publishing.
     pub report: bool,
+    /// Replace the output even when it is not an earlier output of reach.
+    pub overwrite: bool,
+    /// The job file, if the job came from one.
+    pub job_file: Option<PathBuf>,
 }
 
 /// Default part files per large table.
@@ -421,6 +452,17 @@ impl Job {
         if workers == 0 {
             return Err(Error::Config("--workers must be at least 1".to_string()));
         }
+        let force_workers = overrides.force_workers || spec.run.force_workers.unwrap_or(false);
+        let cores = available_cores();
+        if workers > max_workers(cores) && !force_workers {
+            return Err(Error::Config(format!(
+                "--workers {workers}: this process may use {cores} core(s), and more than {} \
+                 worker threads cannot run at once on them: the extra threads only take turns, \
+                 each adding memory and start-up time. Use --workers {cores} (one per core), or \
+                 add --force-workers (or [run] force_workers = true) to run {workers} anyway",
+                max_workers(cores)
+            )));
+        }
         let parts = overrides
             .parts
             .or(spec.output.parts)
@@ -436,6 +478,20 @@ impl Job {
             )));
         }
         let hostfile = overrides.hostfile.or(spec.cluster.hostfile);
+        let secret = match (
+            overrides.secret_file.or(spec.cluster.secret_file),
+            overrides.secret_env.or(spec.cluster.secret_env),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Config(
+                    "--secret-file and --secret-env both name the cluster secret: give one"
+                        .to_string(),
+                ))
+            }
+            (Some(file), None) => Some(Secret::File(file)),
+            (None, Some(name)) => Some(Secret::Env(name)),
+            (None, None) => None,
+        };
         if processes > 1 && hostfile.is_none() {
             return Err(Error::Config(format!(
                 "--processes {processes} needs --hostfile FILE: one host:port line per process"
@@ -485,8 +541,49 @@ impl Job {
                     .or(spec.cluster.connect_timeout)
                     .unwrap_or(60),
                 listen: overrides.listen.or(spec.cluster.listen),
+                secret,
             },
             report: overrides.report || spec.output.report.unwrap_or(false),
+            overwrite: overrides.overwrite || spec.output.overwrite.unwrap_or(false),
+            job_file: file.map(Path::to_path_buf),
         })
     }
+}
+
+impl Job {
+    /// Every path the job reads or keeps for the user, each with the flag
+    /// (or job-file key) that names it: what the output must stay apart from.
+    pub fn input_paths(&self) -> Vec<(&'static str, &Path)> {
+        let mut paths = Vec::new();
+        if let Source::Files {
+            friendships,
+            adoptions,
+        } = &self.source
+        {
+            paths.extend(friendships.as_deref().map(|p| ("--friendships", p)));
+            paths.extend(adoptions.as_deref().map(|p| ("--adoptions", p)));
+        }
+        paths.extend(self.deltas.as_deref().map(|p| ("--deltas", p)));
+        if let Some(serve) = &self.serve {
+            paths.push(("--inbox", serve.inbox.as_path()));
+            paths.push(("[serve] applied", serve.applied.as_path()));
+            paths.push(("[serve] rejected", serve.rejected.as_path()));
+        }
+        if let Some(Secret::File(file)) = &self.cluster.secret {
+            paths.push(("--secret-file", file.as_path()));
+        }
+        paths.extend(self.job_file.as_deref().map(|p| ("job file", p)));
+        paths
+    }
+}
+
+/// The cores this process may use (its CPU affinity and cgroup quota), at least 1.
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The most worker threads per process that `cores` cores can run at
+/// once with room to spare: 4 per core. More only take turns.
+pub fn max_workers(cores: usize) -> usize {
+    4 * cores.max(1)
 }

@@ -37,6 +37,7 @@ pub struct RunReport {
 
 /// Runs a job to completion and publishes its output (on process 0).
 pub fn run(job: &Job, quiet: bool) -> Result<RunReport> {
+    output::guard::check(&job.output, &job.input_paths(), job.overwrite)?;
     let start = Instant::now();
     let plan = crate::cluster::plan(job)?;
     let context = Arc::new(Context::open(job, Start::Base, quiet, &plan)?);

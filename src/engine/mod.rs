@@ -32,6 +32,7 @@ pub mod workers;
 pub mod write;
 
 use std::rc::Rc;
+use std::time::Duration;
 
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::operators::probe::Handle as Probe;
@@ -230,7 +231,9 @@ impl Engine {
         self.time += 1;
         self.inputs.advance_to(self.time);
         let (probe, time) = (&self.probe, self.time);
-        worker.step_while(|| probe.less_than(&time));
+        // An idle worker parks (woken early by any message) instead of
+        // spinning, so workers beyond the cores do not starve the busy ones.
+        worker.step_or_park_while(Some(Duration::from_millis(10)), || probe.less_than(&time));
         if let Some(profile) = &self.profile {
             profile::report(profile, worker.index(), &format!("epoch {}", time - 1));
         }

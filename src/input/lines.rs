@@ -1,5 +1,6 @@
 //! Lines of one share of a file: separator sniffing, comment skipping,
-//! CRLF, gzip, a bound on line length, and line numbers for messages.
+//! CRLF, a UTF-8 byte-order mark, gzip, a bound on line length, and line
+//! numbers for messages.
 //!
 //! The reader hands out borrowed `&str` lines without copying them (a line
 //! is copied only when it straddles two buffer fills), so reading costs about
@@ -146,6 +147,11 @@ pub fn read_share(
     };
     let mut raw = open(source).map_err(|e| fail(0, e))?;
     let mut offset = 0u64;
+    if share.start == 0 || source.gz {
+        let (rest, skipped) = skip_bom(raw).map_err(|e| fail(0, e))?;
+        raw = rest;
+        offset = skipped;
+    }
     if share.start > 0 && !source.gz {
         // Step back one byte: if it is a newline, the share starts on a line.
         let mut file = File::open(&source.path).map_err(|e| fail(0, e))?;
@@ -241,6 +247,32 @@ pub fn read_share(
         end_offset: offset,
         bytes: offset - first_line_offset,
     })
+}
+
+/// The UTF-8 byte-order mark that Excel and many Windows exports write first.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Drops a byte-order mark at the start of a (decompressed) stream; the
+/// stream from the first byte after it, and how many bytes were dropped.
+fn skip_bom(mut raw: Box<dyn Read>) -> io::Result<(Box<dyn Read>, u64)> {
+    let mut head = Vec::with_capacity(BOM.len());
+    while head.len() < BOM.len() {
+        let mut byte = [0u8; 1];
+        match raw.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) => head.push(byte[0]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+        if !BOM.starts_with(&head) {
+            break;
+        }
+    }
+    if head == BOM {
+        Ok((raw, BOM.len() as u64))
+    } else {
+        Ok((Box::new(io::Cursor::new(head).chain(raw)), 0))
+    }
 }
 
 fn deliver(

@@ -2,7 +2,8 @@
 //! worker reads, and how each line becomes a record or a bad line.
 //!
 //! An input is one file or a directory of part files (read in name order;
-//! names starting with `.` or `_`, such as Spark's `_SUCCESS`, are skipped).
+//! names starting with `.` or `_`, such as Spark's `_SUCCESS`, are skipped;
+//! any other entry that is not a file, or a link to one, is an error).
 //! Every worker reads only its own share ([`shares`]): an uncompressed file is
 //! split into byte ranges at line boundaries, a `.gz` file (which cannot be
 //! split) goes whole to one worker, and small files are spread round-robin.
@@ -55,10 +56,7 @@ pub fn list_sources(path: &Path) -> Result<Vec<Source>> {
             if is_hidden(&name) {
                 continue;
             }
-            let file_type = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
-            if file_type.is_file() || file_type.is_symlink() && entry.path().is_file() {
-                files.push(entry.path());
-            }
+            files.push(part_file(&entry)?);
         }
         files.sort();
         if files.is_empty() {
@@ -71,6 +69,48 @@ pub fn list_sources(path: &Path) -> Result<Vec<Source>> {
         files.push(path.to_path_buf());
     }
     files.into_iter().map(Source::of_file).collect()
+}
+
+/// A part file of an input directory: a file, or a link to one. Anything
+/// else is an error naming the entry (never silently skipped: the job would
+/// report success on part of the data).
+fn part_file(entry: &std::fs::DirEntry) -> Result<PathBuf> {
+    let path = entry.path();
+    let file_type = entry.file_type().map_err(|e| Error::io(&path, e))?;
+    let way_out = "fix it, move it away, or rename it to start with '_' or '.' to have it skipped";
+    let meta = match std::fs::metadata(&path) {
+        Ok(meta) => meta,
+        Err(e) if file_type.is_symlink() => {
+            let target = std::fs::read_link(&path)
+                .map(|t| t.display().to_string())
+                .unwrap_or_else(|_| "?".to_string());
+            let what = if e.kind() == io::ErrorKind::NotFound {
+                "points to nothing (a dangling link)".to_string()
+            } else if e.raw_os_error() == Some(libc::ELOOP) {
+                "is a loop of symbolic links".to_string()
+            } else {
+                format!("cannot be followed: {e}")
+            };
+            return Err(Error::Input(format!(
+                "{}: a symbolic link to {target} that {what}; {way_out}",
+                path.display()
+            )));
+        }
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    if meta.is_file() {
+        Ok(path)
+    } else if meta.is_dir() {
+        Err(Error::Input(format!(
+            "{}: a directory among the part files; parts are read from one level only, so {way_out}",
+            path.display()
+        )))
+    } else {
+        Err(Error::Input(format!(
+            "{}: not a regular file (a pipe, socket or device); {way_out}",
+            path.display()
+        )))
+    }
 }
 
 /// Whether a directory entry is skipped by every listing of inputs, nights

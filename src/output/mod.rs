@@ -1,6 +1,8 @@
-//! Output sinks: table schemas, CSV and Parquet writers, atomic publishing.
+//! Output sinks: table schemas, CSV and Parquet writers, atomic publishing,
+//! and the rule for which directories a run may replace.
 
 pub mod csv;
+pub mod guard;
 pub mod layout;
 pub mod parquet;
 pub mod publish;

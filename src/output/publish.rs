@@ -45,8 +45,17 @@ pub fn abandon(output: &Path) {
     let _ = std::fs::remove_dir_all(staging_dir(output));
 }
 
-/// Replaces `output` with the staging directory.
+/// Replaces `output` with the staging directory. If that fails, the
+/// staging directory is removed and the previous output is left in place.
 pub fn publish(output: &Path) -> Result<()> {
+    let result = swap(output);
+    if result.is_err() {
+        abandon(output);
+    }
+    result
+}
+
+fn swap(output: &Path) -> Result<()> {
     let staging = staging_dir(output);
     sync_dir(&staging);
     if !output.exists() {
@@ -60,7 +69,11 @@ pub fn publish(output: &Path) -> Result<()> {
             std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
         }
         std::fs::rename(output, &old).map_err(|e| Error::io(output, e))?;
-        std::fs::rename(&staging, output).map_err(|e| Error::io(output, e))?;
+        if let Err(e) = std::fs::rename(&staging, output) {
+            // Put the previous output back rather than leave none.
+            let _ = std::fs::rename(&old, output);
+            return Err(Error::io(output, e));
+        }
         std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
     }
     if let Some(parent) = output.parent() {

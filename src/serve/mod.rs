@@ -74,6 +74,7 @@ struct NightFigures {
 /// Runs `reach serve` until the inbox is drained (`drain`), a signal
 /// arrives, or something fails.
 pub fn serve(job: &Job, drain: bool, quiet: bool) -> Result<ServeReport> {
+    crate::output::guard::check(&job.output, &job.input_paths(), job.overwrite)?;
     let Some(serve) = &job.serve else {
         return Err(Error::Config(
             "no inbox: give --inbox DIR or set [serve] inbox in the job file (see docs/nightly.md)"

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 
 use reach::job::{Format, Job, Overrides};
 
+mod processes;
+#[allow(unused_imports)] // not every test file starts processes
+pub use processes::*;
+
 /// A file of the public datasets: `../shared/data/REL` beside the checkout
 /// (or `$REACH_SHARED_DATA/REL`). A missing file fails the test at once
 /// with a message naming it and where the datasets come from, rather than
