@@ -24,7 +24,14 @@
 #   4. `reach serve --drain` again with an empty inbox: the restart time from
 #      the checkpoint; checks that the final tables equal a batch
 #      `reach run --deltas` over the same nights;
-#   5. prints a markdown report (also in target/bench-results/nightly-*.md).
+#   5. the one well-written thread (../shared/yardstick/one-thread
+#      --incremental, YARDSTICK=PATH to override) on the same base and
+#      nights: its apply and feed-write time per night and its bytes per
+#      friendship, so that every ratio comes from one run;
+#   6. prints a markdown report (also in target/bench-results/nightly-*.md).
+#
+# Per-night figures of serve come from its run.json (`nights`: computed,
+# published, resident bytes), not from the log.
 
 set -euo pipefail
 {
@@ -61,13 +68,13 @@ measure full "$REACH" run "${BASE[@]}" --output "$OUT/full" -w 2 --quiet
 rm -rf "$OUT/serve" "$OUT/inbox" "$OUT/applied" "$OUT/rejected"
 cp -r "$DATA/nights" "$OUT/inbox"
 measure serve "$REACH" serve "${BASE[@]}" --output "$OUT/serve" --inbox "$OUT/inbox" -w 2 --drain
-grep '^reach serve: night' "$OUT/serve.stdout" > "$OUT/nights.txt"
-[[ $(wc -l < "$OUT/nights.txt") == "$NIGHTS" ]] || { log "expected $NIGHTS nights"; cat "$OUT/serve.stdout" >&2; exit 1; }
-# "... (computed in C s, published in P s, R MB resident) -> ..."
-awk '{ match($0, /computed in [0-9.]+/); c = substr($0, RSTART + 12, RLENGTH - 12)
-       match($0, /published in [0-9.]+/); p = substr($0, RSTART + 13, RLENGTH - 13)
-       match($0, /[0-9]+ MB resident/); r = substr($0, RSTART, RLENGTH - 12)
-       print c, p, r }' "$OUT/nights.txt" > "$OUT/nights.tsv"
+# run.json: per night "computed published resident-MB".
+python3 - "$OUT/serve/run.json" > "$OUT/nights.tsv" <<'PY'
+import json, sys
+for n in json.load(open(sys.argv[1]))["nights"]:
+    print(f'{n["computed_seconds"]:.3f} {n["published_seconds"]:.3f} {n["resident_bytes"] // 1000000}')
+PY
+[[ $(wc -l < "$OUT/nights.tsv") == "$NIGHTS" ]] || { log "expected $NIGHTS nights in run.json"; cat "$OUT/serve.stdout" >&2; exit 1; }
 LOADED=$(sed -n 's/.*loaded .* in \([0-9.]*\) s;.*/\1/p' "$OUT/serve.stdout")
 CHECKPOINT_BYTES=$(du -sb "$OUT/serve/_checkpoint" | cut -f1)
 
@@ -79,7 +86,18 @@ for t in users user_topics topic_leaders degree_distribution topics; do
     cmp -s <(cat "$OUT/serve/$t"/*) <(cat "$OUT/deltas/$t"/*) || { log "$t differs from the batch"; exit 1; }
 done
 
-# 5. Report.
+# 5. The one well-written thread, incremental, on the same data.
+YARDSTICK="${YARDSTICK:-$ROOT/../shared/yardstick/one-thread}"
+if [[ -x "$YARDSTICK" ]]; then
+    measure thread "$YARDSTICK" --edges "$DATA/friendships.csv" --adoptions "$DATA/adoptions.csv" \
+        --deltas "$DATA/nights" --incremental --out "$OUT/thread"
+    # "timing night NAME: ... apply=S | feed-write=S"; the last "timing:" line has write=S.
+    sed -n 's/^timing night [^:]*:.* apply=\([0-9.]*\)s | feed-write=\([0-9.]*\)s.*/\1 \2/p' "$OUT/thread.stderr" > "$OUT/thread.tsv"
+    THREAD_WRITE=$(sed -n 's/^timing:.* write=\([0-9.]*\)s.*/\1/p' "$OUT/thread.stderr" | tail -1)
+    THREAD_BYTES=$(sed -n 's/^state (after the nights):.* = \([0-9.]*\) B\/friendship.*/\1/p' "$OUT/thread.stderr")
+fi
+
+# 6. Report.
 FRIENDSHIPS=$(python3 -c "import json; print(json.load(open('$OUT/full/summary.json'))['counts']['friendships'])")
 {
     echo "# Nightly benchmark: $USERS users, $NIGHTS nights, 2 workers"
@@ -101,6 +119,17 @@ FRIENDSHIPS=$(python3 -c "import json; print(json.load(open('$OUT/full/summary.j
             printf "| night computed + published vs full recompute | 1/%.0f |\n", full / ((sc + sp) / n)
             printf "| resident memory after night 1 / after night %d | %d MB / %d MB |\n", n, r[1], r[n]
         }' "$OUT/nights.tsv"
+    if [[ -s "$OUT/thread.tsv" ]]; then
+        paste -d' ' "$OUT/nights.tsv" "$OUT/thread.tsv" | awk -v w="$THREAD_WRITE" -v b="$THREAD_BYTES" -v f="$FRIENDSHIPS" '
+            { rc += $1; rp += $2; ta += $4; tf += $5; r[NR] = $3 }
+            END {
+                n = NR
+                printf "| one thread (yardstick, incremental): mean apply / feed write, full tables | %.2f s / %.2f s, %.2f s (%s B/friendship) |\n", ta / n, tf / n, w, b
+                printf "| serve computed vs one thread applying (mean) | %.2f s vs %.2f s = %.1fx |\n", rc / n, ta / n, (rc / n) / (ta / n)
+                printf "| serve whole night vs one thread (apply + feed + tables) | %.2f s vs %.2f s = %.1fx |\n", (rc + rp) / n, (ta + tf) / n + w, ((rc + rp) / n) / ((ta + tf) / n + w)
+                printf "| serve resident after night 1 / %d per friendship | %.0f / %.0f B |\n", n, r[1] * 1e6 / f, r[n] * 1e6 / f
+            }'
+    fi
     echo "| serve peak RSS (whole run) | $((RSS_KB[serve] / 1024)) MB = $(( RSS_KB[serve] * 1024 / FRIENDSHIPS )) B/friendship |"
     echo "| checkpoint size | $((CHECKPOINT_BYTES / 1000000)) MB ($(( CHECKPOINT_BYTES / FRIENDSHIPS )) B/friendship) |"
     echo "| restart from the checkpoint (load, no night) | $RESUMED s to resume, ${WALL[restart]} s wall |"
