@@ -18,12 +18,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use super::layout::{SUCCESS, SUMMARY};
 use crate::error::{Error, Result};
-
-/// The name of the file every published output holds.
-pub const SUCCESS: &str = "_SUCCESS";
-/// The run summary every published output holds.
-pub const SUMMARY: &str = "summary.json";
 /// `summary.json`'s `program.name` in an output of this program.
 pub const PROGRAM: &str = "reach";
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::input::lines::Sep;
 use crate::input::records::split;
+use crate::output::layout;
 
 /// A published output directory, checked to be complete.
 #[derive(Debug)]
@@ -29,7 +30,7 @@ impl OutputDir {
                 dir.display()
             )));
         }
-        let missing: Vec<&str> = ["_SUCCESS", "summary.json"]
+        let missing: Vec<&str> = [layout::SUCCESS, layout::SUMMARY]
             .into_iter()
             .filter(|name| !dir.join(name).is_file())
             .collect();
@@ -41,7 +42,7 @@ impl OutputDir {
                 missing.join(" and no ")
             )));
         }
-        let path = dir.join("summary.json");
+        let path = dir.join(layout::SUMMARY);
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         let summary = serde_json::from_slice(&bytes).map_err(|e| {
             Error::Input(format!(
