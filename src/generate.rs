@@ -13,9 +13,9 @@
 //! probability `cascade_follow_prob`, 1..=60 days later, so the influence
 //! metrics have something to find and `planted.csv` says what it is.
 //!
-//! Everything is a pure function of [`Params`]: the module carries its own
-//! random number generators (SplitMix64 for seeding and hashing, xoshiro256**
-//! for draws) and its own `ln`/`exp`, using only IEEE-754 arithmetic and
+//! Everything is a pure function of [`Params`]: it draws from the crate's own
+//! random number generators ([`crate::hash`]: SplitMix64 for seeding and
+//! hashing, xoshiro256** for draws) and carries its own `ln`/`exp`, using only IEEE-754 arithmetic and
 //! `sqrt`, so the data never changes with a dependency upgrade, a platform's
 //! libm or the number of threads. Work is cut into chunks (edges in chunks of
 //! [`EDGE_CHUNK`], users in chunks of [`USER_CHUNK`]) and every chunk has its
@@ -33,6 +33,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Condvar, Mutex};
 
+use crate::hash::{mix, SplitMix64, Xoshiro256StarStar};
 use crate::output::csv::{write_u64, write_u64_padded};
 
 /// First day of the generated year, 2025-01-01, in days since 1970-01-01.
@@ -959,17 +960,6 @@ fn push_iso_day(buf: &mut Vec<u8>, days: i32) {
 // ---------------------------------------------------------------------------
 // Randomness. Stable: changing anything below changes every generated dataset.
 
-const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// The SplitMix64 output function applied to state `x + GOLDEN`, i.e. the
-/// first output of SplitMix64 seeded with `x`. A bijection on `u64`.
-fn mix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(GOLDEN);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// `mix(mix(mix(a) ^ b) ^ c)`.
 fn hash3(a: u64, b: u64, c: u64) -> u64 {
     mix(mix(mix(a) ^ b) ^ c)
@@ -986,34 +976,18 @@ fn below(x: u64, n: u64) -> u64 {
     ((u128::from(x) * u128::from(n)) >> 64) as u64
 }
 
-/// xoshiro256** (Blackman and Vigna), seeded with four successive outputs
-/// of SplitMix64 started at `hash3(seed, tag, index)`.
-struct Rng {
-    s: [u64; 4],
-}
+/// xoshiro256** ([`Xoshiro256StarStar`]), seeded with four successive
+/// outputs of SplitMix64 started at `hash3(seed, tag, index)`.
+struct Rng(Xoshiro256StarStar);
 
 impl Rng {
     fn stream(seed: u64, tag: u64, index: u64) -> Rng {
-        let mut state = hash3(seed, tag, index);
-        let mut s = [0; 4];
-        for word in &mut s {
-            *word = mix(state);
-            state = state.wrapping_add(GOLDEN);
-        }
-        Rng { s }
+        let mut seeder = SplitMix64(hash3(seed, tag, index));
+        Rng(Xoshiro256StarStar::from_splitmix(&mut seeder))
     }
 
     fn next_u64(&mut self) -> u64 {
-        let s = &mut self.s;
-        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        result
+        self.0.next_u64()
     }
 
     /// Uniform in `[0, 1)`: [`unit()`] of the next output.
@@ -1222,34 +1196,6 @@ mod tests {
         );
         assert_eq!(crate::date::days_to_iso(11_016), "2000-02-29");
         assert_eq!(crate::date::days_to_iso(-1), "1969-12-31");
-    }
-
-    #[test]
-    fn xoshiro_reference_vector() {
-        // First outputs of xoshiro256** from state [1, 2, 3, 4] (reference C).
-        let mut rng = Rng { s: [1, 2, 3, 4] };
-        let expected = [
-            11_520u64,
-            0,
-            1_509_978_240,
-            1_215_971_899_390_074_240,
-            1_216_172_134_540_287_360,
-            607_988_272_756_665_600,
-            16_172_922_978_634_559_625,
-        ];
-        for e in expected {
-            assert_eq!(rng.next_u64(), e);
-        }
-    }
-
-    #[test]
-    fn splitmix_reference_vector() {
-        // SplitMix64 seeded with 1234567: first output (reference C).
-        assert_eq!(mix(1_234_567), 6_457_827_717_110_365_317);
-        assert_eq!(
-            mix(1_234_567u64.wrapping_add(GOLDEN)),
-            3_203_168_211_198_807_973
-        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod dataflow;
 pub mod date;
 pub mod error;
 pub mod generate;
+pub mod hash;
 pub mod input;
 pub mod job;
 pub mod memory;

@@ -19,8 +19,8 @@ use differential_dataflow::operators::CountTotal;
 use differential_dataflow::trace::implementations::ValSpine;
 use differential_dataflow::AsCollection;
 
-use super::current::IdMap;
 use super::{Coll, Diff, Time, User};
+use crate::hash::IdMap;
 use crate::tables::DegreeRow;
 
 /// The friendship graph arranged by user: `u -> v` for every friend `v` of `u`.
@@ -34,7 +34,7 @@ pub fn by_user(friendships: Coll<'_, (User, User)>) -> FriendsByUser<'_> {
         .arrange_by_key_named("FriendsByUser")
 }
 
-/// Users to values, hashed with [`super::graph::mix`]: the local combine
+/// Users to values, hashed with [`crate::hash::mix`]: the local combine
 /// sees every endpoint of every friendship, where SipHash's cost shows.
 type UserMap<V> = IdMap<User, V>;
 

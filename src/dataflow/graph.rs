@@ -20,14 +20,9 @@ use differential_dataflow::{AsCollection, ExchangeData};
 
 use super::{Coll, Day, Diff, Time, Topic, User};
 
-/// Mixes the bits of a 64-bit value (SplitMix64's finaliser): used to route
-/// keys to workers and rows to part files, stable across versions and runs.
-pub fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
+/// Re-exported for `run::write`'s part placement (the lead's engine layer
+/// may import it from [`crate::hash`] directly).
+pub use crate::hash::mix;
 
 /// Counts of what nightly changes did, per time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

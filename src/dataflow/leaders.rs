@@ -12,9 +12,9 @@ use std::cmp::Ordering;
 use serde::{Deserialize, Serialize};
 
 use super::current::reduce_current;
-use super::graph::mix;
 use super::topical::UserTopic;
 use super::{Coll, Topic, User};
+use crate::hash::mix;
 use crate::tables::Decimal;
 
 /// User buckets per topic in the first round.

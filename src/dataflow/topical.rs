@@ -57,9 +57,9 @@ use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 
 use super::current::{next_complete, reduce_current, stash, Pending};
 use super::friends::FriendsByUser;
-use super::graph::mix;
 use super::lookup::{lookup, ByKey, Times};
 use super::{Coll, Day, Diff, Time, Topic, User};
+use crate::hash::mix;
 use crate::tables::Decimal;
 
 /// One user's adoptions, `(topic, day)` sorted by topic, shared by pointer.
@@ -609,7 +609,7 @@ mod tests {
         }
         let mut x = 12345u64;
         for _ in 0..10_000 {
-            x = crate::dataflow::graph::mix(x);
+            x = mix(x);
             let (a, b) = (x % 1_000_000, (x >> 20) % 5_000);
             assert_eq!(gcd_u64(a, b), euclid(a, b), "gcd({a}, {b})");
             let wide = gcd_u128(u128::from(a) << 64, u128::from(b) << 64);
