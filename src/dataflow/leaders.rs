@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 
-use super::current::reduce_current;
+use super::operators::current::reduce_current;
 use super::topical::UserTopic;
 use super::{Coll, Topic, User};
 use crate::hash::mix;

@@ -12,8 +12,8 @@ use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 
-use super::current::reduce_current;
 use super::leaders::Leader;
+use super::operators::current::reduce_current;
 use super::topical::UserTopic;
 use super::{Coll, Topic, User};
 use crate::hash::mix;

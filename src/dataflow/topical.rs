@@ -55,9 +55,9 @@ use differential_dataflow::AsCollection;
 use differential_dataflow::operators::CountTotal;
 use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 
-use super::current::{next_complete, reduce_current, stash, Pending};
 use super::friends::FriendsByUser;
-use super::lookup::{lookup, ByKey, Times};
+use super::operators::current::{next_complete, reduce_current, stash, Pending};
+use super::operators::lookup::{lookup, ByKey, Times};
 use super::{Coll, Day, Diff, Time, Topic, User};
 use crate::hash::mix;
 use crate::tables::Decimal;

@@ -25,7 +25,7 @@ use timely::progress::frontier::AntichainRef;
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::{AsCollection, ExchangeData};
 
-use super::{Coll, Diff, Time};
+use crate::dataflow::{Coll, Diff, Time};
 use crate::hash::IdMap;
 
 /// One time's updates, with a capability for that time.

@@ -7,7 +7,7 @@
 //! and including `t` ([`Times::Through`]). It emits `logic(key, payload, v)`
 //! at `t` with diff `r1 * r2`. Choosing `Before` for some inputs and
 //! `Through` for others is how a delta query counts every combination of
-//! simultaneous changes exactly once (see [`super::topical`]).
+//! simultaneous changes exactly once (see [`crate::dataflow::topical`]).
 //!
 //! Times are totally ordered (`u32`), so an output's time is the request's
 //! time. The operator answers requests only once the arrangement is complete
@@ -32,7 +32,7 @@ use differential_dataflow::trace::implementations::ValSpine;
 use differential_dataflow::trace::TraceReader;
 use differential_dataflow::{AsCollection, ExchangeData, Hashable};
 
-use super::{Coll, Diff, Time};
+use crate::dataflow::{Coll, Diff, Time};
 
 /// Matches per activation before the operator yields.
 pub const BUDGET: usize = 1 << 16;
