@@ -131,9 +131,16 @@ where
                             entry.remove();
                             continue;
                         }
+                        // Every batch this worker's trace holds, not just those
+                        // through `upper`: `upper` is the least frontier of all
+                        // workers' arrangements, and this worker's may be ahead
+                        // of it with a batch that straddles it (a panic in
+                        // `batches_through(upper)`). Later times are not
+                        // admitted, and compaction is held below every
+                        // unanswered request, so the extra batches change nothing.
                         let batches = trace_handle
-                            .batches_through(upper.borrow())
-                            .expect("arrangement readable through its frontier");
+                            .batches_through(Antichain::new().borrow())
+                            .expect("every batch is readable");
                         let (mut cursor, storage) = cursor_list(batches);
                         if !cursor.key_valid(&storage) {
                             // An empty arrangement (a job without adoptions): no
