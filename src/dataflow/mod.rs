@@ -14,6 +14,7 @@
 //! operators they are built from, where differential's own do not serve,
 //! are in [`operators`].
 
+pub mod fraction;
 pub mod friends;
 pub mod graph;
 pub mod leaders;
