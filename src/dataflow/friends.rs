@@ -11,15 +11,11 @@
 //! something reads it later: the topical paths that react to a night's
 //! changed topic vectors look up the changed user's friends in it.
 
-use timely::dataflow::channels::pact::Pipeline;
-use timely::dataflow::operators::{Capability, Operator};
-
 use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
 use differential_dataflow::operators::CountTotal;
 use differential_dataflow::trace::implementations::ValSpine;
-use differential_dataflow::AsCollection;
 
-use super::current::IdMap;
+use super::operators::combine::combine_locally;
 use super::{Coll, Diff, Time, User};
 use crate::tables::DegreeRow;
 
@@ -32,55 +28,6 @@ pub fn by_user(friendships: Coll<'_, (User, User)>) -> FriendsByUser<'_> {
     friendships
         .flat_map(|(a, b)| [(a, b), (b, a)])
         .arrange_by_key_named("FriendsByUser")
-}
-
-/// Users to values, hashed with [`super::graph::mix`]: the local combine
-/// sees every endpoint of every friendship, where SipHash's cost shows.
-type UserMap<V> = IdMap<User, V>;
-
-/// Adds up a worker's updates per (record, time) before they are exchanged:
-/// a local combine that keeps the collection the same and makes it shorter.
-fn combine_locally<'s>(endpoints: Coll<'s, User>) -> Coll<'s, User> {
-    endpoints
-        .inner
-        .unary_frontier(Pipeline, "CombineLocally", |_, _| {
-            let mut sums: Vec<(Capability<Time>, UserMap<Diff>)> = Vec::new();
-            move |(input, frontier), output| {
-                input.for_each_stamp(|capability, data| {
-                    let Some(capability) = capability.retain_least(0) else {
-                        return;
-                    };
-                    let time = *capability.time();
-                    let slot = match sums.iter().position(|(c, _)| *c.time() == time) {
-                        Some(slot) => slot,
-                        None => {
-                            sums.push((capability, UserMap::default()));
-                            sums.len() - 1
-                        }
-                    };
-                    let sum = &mut sums[slot].1;
-                    for batch in data {
-                        for (user, _, diff) in batch.drain(..) {
-                            *sum.entry(user).or_insert(0) += diff;
-                        }
-                    }
-                });
-                sums.retain_mut(|(capability, sum)| {
-                    if frontier.frontier().less_equal(capability.time()) {
-                        return true;
-                    }
-                    let time = *capability.time();
-                    let mut session = output.session(&*capability);
-                    for (user, diff) in sum.drain() {
-                        if diff != 0 {
-                            session.give((user, time, diff));
-                        }
-                    }
-                    false
-                });
-            }
-        })
-        .as_collection()
 }
 
 /// `friend_count(u) = |N(u)|` for every user with at least one friend.

@@ -11,10 +11,10 @@ use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 
-use super::current::reduce_current;
-use super::graph::mix;
+use super::operators::current::reduce_current;
 use super::topical::UserTopic;
 use super::{Coll, Topic, User};
+use crate::hash::mix;
 use crate::tables::Decimal;
 
 /// User buckets per topic in the first round.

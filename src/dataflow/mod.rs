@@ -10,13 +10,15 @@
 //!                                                      └─▶ significance::topic_significance (shuffle_rounds > 0)
 //! ```
 //! One module per metric family; each takes collections or arrangements and
-//! returns collections, so a job wires them together in [`build`].
+//! returns collections, so a job wires them together in [`build`]. The
+//! operators they are built from, where differential's own do not serve,
+//! are in [`operators`].
 
-pub mod current;
+pub mod fraction;
 pub mod friends;
 pub mod graph;
 pub mod leaders;
-pub mod lookup;
+pub mod operators;
 pub mod significance;
 pub mod tiers;
 pub mod topical;

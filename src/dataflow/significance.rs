@@ -44,37 +44,9 @@ use timely::dataflow::operators::Exchange;
 
 use super::topical::CoAdoption;
 use super::{Coll, Day, Diff, Time, Topic, User};
+use crate::hash::SplitMix64;
 use crate::tables::{Decimal, TopicSignificanceRow};
 use crate::topics;
-
-/// SplitMix64 (Steele, Lea, Flood 2014): the crate's own generator, so the
-/// permutations never change with a dependency upgrade. Stable.
-#[derive(Clone, Debug)]
-pub struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A uniform number in `0..n` (`n >= 1`), without modulo bias (Lemire's
-    /// multiply-and-reject).
-    pub fn below(&mut self, n: u64) -> u64 {
-        debug_assert!(n >= 1);
-        let threshold = n.wrapping_neg() % n; // 2^64 mod n
-        loop {
-            let m = u128::from(self.next_u64()) * u128::from(n);
-            if (m as u64) >= threshold {
-                return (m >> 64) as u64;
-            }
-        }
-    }
-}
 
 /// FNV-1a (64-bit) of a topic name: the topic's part of the round's seed.
 pub fn topic_key(name: &str) -> u64 {
@@ -329,24 +301,6 @@ fn spread_sqrt(spread: u128) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn below_is_in_range_and_covers_it() {
-        let mut rng = SplitMix64(3);
-        let mut seen = [0u32; 7];
-        for _ in 0..7000 {
-            seen[rng.below(7) as usize] += 1;
-        }
-        assert!(seen.iter().all(|&c| (800..1200).contains(&c)), "{seen:?}");
-    }
-
-    #[test]
-    fn splitmix_reference_vector() {
-        // The published first outputs of SplitMix64 seeded with 1234567.
-        let mut rng = SplitMix64(1234567);
-        assert_eq!(rng.next_u64(), 6457827717110365317);
-        assert_eq!(rng.next_u64(), 3203168211198807973);
-    }
 
     #[test]
     fn shuffle_keeps_the_multiset_and_depends_on_round_and_topic() {

@@ -12,11 +12,11 @@ use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 
-use super::current::reduce_current;
-use super::graph::mix;
 use super::leaders::Leader;
+use super::operators::current::reduce_current;
 use super::topical::UserTopic;
 use super::{Coll, Topic, User};
+use crate::hash::mix;
 use crate::params::Params;
 use crate::tables::{Decimal, Tier, UserRow};
 use crate::topics;

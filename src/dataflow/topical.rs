@@ -41,7 +41,8 @@
 //! co-adoption with `1 <= a(v,t) - a(u,t) <= W`; `persuaded(u,t)` counts
 //! u's outgoing edges; `k(v,t)` counts v's incoming ones; and
 //! `credit(u,t) = sum over u -> v of 1 / k(v,t)`, summed in ascending `k`
-//! so the bits do not depend on the worker count.
+//! so the bits do not depend on the worker count (exactly, as a fraction
+//! rounded once: [`super::fraction`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -55,11 +56,12 @@ use differential_dataflow::AsCollection;
 use differential_dataflow::operators::CountTotal;
 use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 
-use super::current::{next_complete, reduce_current, stash, Pending};
+use super::fraction::credit_of;
 use super::friends::FriendsByUser;
-use super::graph::mix;
-use super::lookup::{lookup, ByKey, Times};
+use super::operators::current::{next_complete, reduce_current, stash, Pending};
+use super::operators::lookup::{lookup, ByKey, Times};
 use super::{Coll, Day, Diff, Time, Topic, User};
+use crate::hash::mix;
 use crate::tables::Decimal;
 
 /// One user's adoptions, `(topic, day)` sorted by topic, shared by pointer.
@@ -299,117 +301,6 @@ pub fn co_adoptions<'s>(
     from_friendships.concat(from_lower).concat(from_higher)
 }
 
-/// `sum of n / k` over `(k, n)`, as the `f64` nearest the exact fraction,
-/// so that equal credits are equal bits (`1/2 + 1/3 + 1/6` is exactly `1.0`,
-/// which a float sum misses) and rankings by credit follow exact values.
-/// Sums whose fraction outgrows 128 bits fall back to a float sum in
-/// ascending `k` (a fixed order, so still deterministic).
-///
-/// The fraction is first tried as `(sum of n' * L / k') / L`, each term
-/// `n / k` reduced to `n' / k'` and `L` the least common multiple of the
-/// `k'`: a few divisions per term and no gcd of the running sum, in `u64`
-/// while it fits (hardware division) and `u128` beyond. Where `L`
-/// overflows, a fold that reduces the running sum after every term (its
-/// denominator stays as small as the sum allows: partial sums often cancel,
-/// `1/6 + 1/3 = 1/2`) has the last word before the floats. Every path that
-/// succeeds gives the same reduced fraction, so the same bits.
-pub fn credit_of(shares: impl Iterator<Item = (u32, Diff)> + Clone) -> f64 {
-    if let Some((num, den)) = exact_sum_u64(shares.clone()) {
-        return ratio(u128::from(num), u128::from(den));
-    }
-    if let Some((num, den)) = exact_sum_u128(shares.clone()) {
-        return ratio(num, den);
-    }
-    match exact_sum_reducing(shares.clone()) {
-        Some((num, den)) => ratio(num, den),
-        None => shares.map(|(k, n)| n as f64 / f64::from(k)).sum(),
-    }
-}
-
-/// `sum of n / k` as a fraction in `u128`, reduced after every term.
-fn exact_sum_reducing(shares: impl Iterator<Item = (u32, Diff)>) -> Option<(u128, u128)> {
-    shares
-        .into_iter()
-        .try_fold((0u128, 1u128), |(num, den), (k, n)| {
-            let (k, n) = (u128::from(k.max(1)), u128::try_from(n).ok()?);
-            let lcm = den.checked_mul(k / gcd_u128(den, k))?;
-            let num = num
-                .checked_mul(lcm / den)?
-                .checked_add(n.checked_mul(lcm / k)?)?;
-            let g = gcd_u128(num, lcm).max(1);
-            Some((num / g, lcm / g))
-        })
-}
-
-/// `exact_sum_u64` and `exact_sum_u128`: `sum of n / k` as a fraction
-/// `(num, den)` over the common denominator of the reduced terms (the sum
-/// itself not reduced), in that integer type, if it fits; and the type's
-/// binary gcd.
-macro_rules! exact_sum {
-    ($sum:ident, $gcd:ident, $int:ty) => {
-        fn $sum(shares: impl Iterator<Item = (u32, Diff)> + Clone) -> Option<($int, $int)> {
-            // Each term reduced: n / k = (n / g) / (k / g).
-            let terms = shares.map(|(k, n)| {
-                let (k, n) = (<$int>::from(k.max(1)), <$int>::try_from(n).ok()?);
-                let g = $gcd(n, k).max(1);
-                Some((k / g, n / g))
-            });
-            let mut lcm: $int = 1;
-            for term in terms.clone() {
-                let (k, _) = term?;
-                lcm = lcm.checked_mul(k / $gcd(lcm % k, k))?;
-            }
-            let mut num: $int = 0;
-            for term in terms {
-                let (k, n) = term?;
-                num = num.checked_add(n.checked_mul(lcm / k)?)?;
-            }
-            Some((num, lcm))
-        }
-
-        /// Stein's binary gcd: shifts and subtractions, no division.
-        fn $gcd(mut a: $int, mut b: $int) -> $int {
-            if a == 0 || b == 0 {
-                return a | b;
-            }
-            let shift = (a | b).trailing_zeros();
-            a >>= a.trailing_zeros();
-            loop {
-                b >>= b.trailing_zeros();
-                if a > b {
-                    std::mem::swap(&mut a, &mut b);
-                }
-                b -= a;
-                if b == 0 {
-                    return a << shift;
-                }
-            }
-        }
-    };
-}
-
-exact_sum!(exact_sum_u64, gcd_u64, u64);
-exact_sum!(exact_sum_u128, gcd_u128, u128);
-
-/// `num / den` as the nearest `f64` when both fit in an `f64` exactly (one
-/// correctly rounded division: the same for every fraction of the same
-/// value); else reduced first (so equal values take the same path) and as
-/// close as two roundings get.
-fn ratio(num: u128, den: u128) -> f64 {
-    const EXACT: u128 = 1 << 53;
-    if num < EXACT && den < EXACT {
-        return num as f64 / den as f64;
-    }
-    let g = gcd_u128(num, den).max(1);
-    let (num, den) = (num / g, den / g);
-    if num < EXACT && den < EXACT {
-        num as f64 / den as f64
-    } else {
-        let whole = num / den;
-        whole as f64 + (num % den) as f64 / den as f64
-    }
-}
-
 /// What `CreditShares` says of a persuaded adoption: how many persuaders it
 /// has (k), and for each of them, its share 1/k.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -533,88 +424,4 @@ pub fn user_topics<'s>(
 /// Sends an adoption's rows to their worker.
 fn adoption_route(&(user, topic): &(User, Topic)) -> u64 {
     mix(user ^ mix(u64::from(topic)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn credit_is_the_nearest_float_to_the_exact_sum() {
-        assert_eq!(credit_of([(2, 1), (3, 1), (6, 1)].into_iter()), 1.0);
-        let float: f64 = [2.0f64, 3.0, 6.0].iter().map(|k| 1.0 / k).sum();
-        assert_ne!(float, 1.0, "the float sum misses, which is why this exists");
-        assert_eq!(credit_of([(1, 3)].into_iter()), 3.0);
-        assert_eq!(credit_of([(3, 2)].into_iter()), 2.0 / 3.0);
-        assert_eq!(credit_of(std::iter::empty()), 0.0);
-    }
-
-    #[test]
-    fn sums_past_u64_denominators_are_still_exact() {
-        // The primes from 2 to 53 multiply to about 3.3e19, past 2^64 (1.8e19): the
-        // u64 fraction overflows and the u128 one takes over.
-        let primes = [
-            2u32, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53,
-        ];
-        let shares = primes.iter().map(|&p| (p, 1));
-        assert!(exact_sum_u64(shares.clone()).is_none());
-        let (num, den) = exact_sum_u128(shares.clone()).expect("fits in u128");
-        assert_eq!(credit_of(shares.clone()), ratio(num, den));
-        assert_eq!(exact_sum_reducing(shares.clone()), Some((num, den)));
-        let float: f64 = primes.iter().map(|&p| 1.0 / f64::from(p)).sum();
-        assert!((credit_of(shares) - float).abs() < 1e-12);
-        // Where both fit, both give the same fraction: 1/2 + 2/3 + 5/12 = 19/12.
-        let small = [(2, 1), (3, 2), (12, 5)];
-        assert_eq!(exact_sum_u64(small.into_iter()), Some((19, 12)));
-        assert_eq!(exact_sum_u128(small.into_iter()), Some((19, 12)));
-        // Equal values give equal bits whatever the terms: 1/2 + 1/2 = 1/1.
-        assert_eq!(
-            credit_of([(2, 2)].into_iter()),
-            credit_of([(1, 1)].into_iter())
-        );
-        // Terms are reduced before the common denominator: 4/2 + 9/3 = 5/1,
-        // and k/k for eleven k near 40,000 is 11/1, where the lcm of the
-        // unreduced k would overflow u64.
-        assert_eq!(exact_sum_u64([(2, 4), (3, 9)].into_iter()), Some((5, 1)));
-        let ones = (40_000..=40_010u32).map(|k| (k, k as Diff));
-        assert_eq!(exact_sum_u64(ones), Some((11, 1)));
-    }
-
-    #[test]
-    fn cancelling_sums_stay_exact_past_u128_denominators() {
-        // Where the common denominator outgrows u128 but partial sums cancel,
-        // the reducing fold still finds the exact sum: for each prime p from 5
-        // to 113, 1/(2p) + ((p-3)/2)/(3p) = 1/6.
-        let cancelling: Vec<u32> = (5..114).filter(|&p| (2..p).all(|d| p % d != 0)).collect();
-        let mut shares: Vec<(u32, Diff)> = cancelling
-            .iter()
-            .flat_map(|&p| [(2 * p, 1), (3 * p, ((p - 3) / 2) as Diff)])
-            .collect();
-        shares.sort_unstable();
-        let shares = shares.into_iter();
-        assert_eq!(exact_sum_u128(shares.clone()), None);
-        let count = cancelling.len() as u128;
-        let g = gcd_u128(count, 6);
-        assert_eq!(exact_sum_reducing(shares.clone()), Some((count / g, 6 / g)));
-        assert_eq!(credit_of(shares), count as f64 / 6.0);
-    }
-
-    #[test]
-    fn binary_gcd_agrees_with_euclid() {
-        fn euclid(mut a: u64, mut b: u64) -> u64 {
-            while b != 0 {
-                (a, b) = (b, a % b);
-            }
-            a
-        }
-        let mut x = 12345u64;
-        for _ in 0..10_000 {
-            x = crate::dataflow::graph::mix(x);
-            let (a, b) = (x % 1_000_000, (x >> 20) % 5_000);
-            assert_eq!(gcd_u64(a, b), euclid(a, b), "gcd({a}, {b})");
-            let wide = gcd_u128(u128::from(a) << 64, u128::from(b) << 64);
-            assert_eq!(wide, u128::from(euclid(a, b)) << 64);
-        }
-        assert_eq!((gcd_u64(0, 0), gcd_u64(0, 7), gcd_u64(12, 0)), (0, 7, 12));
-    }
 }

@@ -18,7 +18,7 @@ use super::summary::{self, Summary, Totals};
 use super::write::{self, Feed, Out};
 use super::{Context, Engine};
 use crate::cluster::figures::WorkerFigures;
-use crate::dataflow::graph::{ChangeCounts, Counters};
+use crate::dataflow::operators::set::{ChangeCounts, Counters};
 use crate::dataflow::Time;
 use crate::error::{Error, Result};
 use crate::input::{FileInfo, ReadStats};

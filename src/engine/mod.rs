@@ -40,7 +40,8 @@ use timely::dataflow::operators::Input;
 use timely::dataflow::InputHandle;
 use timely::worker::Worker;
 
-use crate::dataflow::graph::{self, op_seq, AdoptionRecord, Counters, State};
+use crate::dataflow::graph::{self, AdoptionRecord};
+use crate::dataflow::operators::set::{op_seq, Change, Counters, State};
 use crate::dataflow::{self, Day, Time, Topic, User};
 use crate::input::records::Op;
 use crate::params::Params;
@@ -58,9 +59,9 @@ type In<D> = InputHandle<Time, CapacityContainerBuilder<Vec<D>>>;
 /// The inputs of the main dataflow.
 struct Handles {
     friendships: In<(User, User)>,
-    friendship_changes: In<graph::Change<(User, User)>>,
+    friendship_changes: In<Change<(User, User)>>,
     adoptions: In<AdoptionRecord>,
-    adoption_changes: In<graph::Change<AdoptionRecord>>,
+    adoption_changes: In<Change<AdoptionRecord>>,
 }
 
 impl Handles {

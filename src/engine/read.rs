@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use timely::worker::Worker;
 
 use super::{Engine, STEP_EVERY};
-use crate::dataflow::graph::{self, op_seq};
+use crate::dataflow::operators::set::{op_seq, Change};
 use crate::dataflow::{Day, Topic, User};
 use crate::error::{Error, Result};
 use crate::generate;
@@ -269,7 +269,7 @@ impl NightInput {
 /// This worker's share of a night's changes, parsed but not yet sent, so
 /// that a night with bad lines can be refused before it touches the state.
 pub struct NightRecords {
-    pub(super) friendships: Vec<graph::Change<(User, User)>>,
+    pub(super) friendships: Vec<Change<(User, User)>>,
     pub(super) adoptions: Vec<(AdoptionChange, u64)>,
     /// What the shares held.
     pub stats: ReadStats,

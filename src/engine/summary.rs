@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::dataflow::graph::ChangeCounts;
+use crate::dataflow::operators::set::ChangeCounts;
 use crate::input::FileInfo;
 use crate::input::ReadStats;
 use crate::job::{self, Job};

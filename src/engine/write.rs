@@ -12,7 +12,7 @@ use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::probe::Handle as Probe;
 use timely::dataflow::operators::{Operator, Probe as _};
 
-use crate::dataflow::{graph, Coll, Diff, Time, User};
+use crate::dataflow::{Coll, Diff, Time, User};
 use crate::output::layout::{self, tables as name};
 use crate::output::{self, table::Change, table::Row, Format};
 use crate::tables::{DegreeRow, LeaderRow, TopicRow, TopicSignificanceRow, UserRow, UserTopicRow};
@@ -22,7 +22,7 @@ pub type Captured<R> = Rc<RefCell<Vec<(R, Time, Diff)>>>;
 
 /// The part a user's row goes to.
 pub fn user_part(user: User, parts: usize) -> u64 {
-    graph::mix(user) % parts as u64
+    crate::hash::mix(user) % parts as u64
 }
 
 /// Sends a table's updates to the worker that writes each row's part, and

@@ -12,7 +12,7 @@ use std::time::Instant;
 use timely::worker::Worker;
 
 use super::manifest::{self, Manifest};
-use crate::dataflow::graph::ChangeCounts;
+use crate::dataflow::operators::set::ChangeCounts;
 use crate::engine::checkpoint::{self, Meta};
 use crate::engine::write::Feed;
 use crate::engine::{agree, epoch, Context, Engine};

@@ -7,7 +7,7 @@
 //! and including `t` ([`Times::Through`]). It emits `logic(key, payload, v)`
 //! at `t` with diff `r1 * r2`. Choosing `Before` for some inputs and
 //! `Through` for others is how a delta query counts every combination of
-//! simultaneous changes exactly once (see [`super::topical`]).
+//! simultaneous changes exactly once (see [`crate::dataflow::topical`]).
 //!
 //! Times are totally ordered (`u32`), so an output's time is the request's
 //! time. The operator answers requests only once the arrangement is complete
@@ -32,7 +32,7 @@ use differential_dataflow::trace::implementations::ValSpine;
 use differential_dataflow::trace::TraceReader;
 use differential_dataflow::{AsCollection, ExchangeData, Hashable};
 
-use super::{Coll, Diff, Time};
+use crate::dataflow::{Coll, Diff, Time};
 
 /// Matches per activation before the operator yields.
 pub const BUDGET: usize = 1 << 16;
@@ -131,9 +131,16 @@ where
                             entry.remove();
                             continue;
                         }
+                        // Every batch this worker's trace holds, not just those
+                        // through `upper`: `upper` is the least frontier of all
+                        // workers' arrangements, and this worker's may be ahead
+                        // of it with a batch that straddles it (a panic in
+                        // `batches_through(upper)`). Later times are not
+                        // admitted, and compaction is held below every
+                        // unanswered request, so the extra batches change nothing.
                         let batches = trace_handle
-                            .batches_through(upper.borrow())
-                            .expect("arrangement readable through its frontier");
+                            .batches_through(Antichain::new().borrow())
+                            .expect("every batch is readable");
                         let (mut cursor, storage) = cursor_list(batches);
                         if !cursor.key_valid(&storage) {
                             // An empty arrangement (a job without adoptions): no

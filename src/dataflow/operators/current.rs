@@ -15,8 +15,8 @@
 //! difference to what it emitted for the key before. A key with no values
 //! is not called (and forgotten).
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::collections::BTreeMap;
+use std::hash::Hash;
 
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::{Capability, InputCapability, Operator};
@@ -25,34 +25,8 @@ use timely::progress::frontier::AntichainRef;
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::{AsCollection, ExchangeData};
 
-use super::graph::mix;
-use super::{Coll, Diff, Time};
-
-/// Hashes integers with [`mix`]: keys here are user ids and topic ids,
-/// where SipHash's cost shows and its protection against chosen keys buys
-/// nothing.
-#[derive(Default)]
-pub struct MixHasher(u64);
-
-impl Hasher for MixHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = mix(self.0 ^ u64::from(b));
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.0 = mix(self.0 ^ u64::from(n));
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = mix(self.0 ^ n);
-    }
-}
-
-/// A hash map keyed by ids, hashed with [`MixHasher`].
-pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
+use crate::dataflow::{Coll, Diff, Time};
+use crate::hash::IdMap;
 
 /// One time's updates, with a capability for that time.
 pub type Stashed<K, V> = (Capability<Time>, Vec<((K, V), Diff)>);
@@ -96,7 +70,7 @@ pub fn next_complete<K, V>(
 /// emitted before are not stored but computed again from the values
 /// before the change.
 ///
-/// `route` sends a key to its worker (use [`mix`] of the key's parts, as
+/// `route` sends a key to its worker (use [`crate::hash::mix`] of the key's parts, as
 /// elsewhere, so placement is stable across runs).
 pub fn reduce_current<'s, K, V, O>(
     input: Coll<'s, (K, V)>,

@@ -1,0 +1,23 @@
+//! The crate's own incremental operators, apart from the metric families
+//! that use them. Each is generic over its records, has a contract stated in
+//! its module, and a reference test (`tests/operators.rs`) that compares it
+//! with a plain-Rust model at every epoch.
+//!
+//! ```text
+//! set::keyed_state         records + nightly changes ─▶ the set, one record per key
+//!                          (graph: friendships, adoptions)
+//! combine::combine_locally a worker's updates summed per (record, time) before exchange
+//!                          (friends: endpoint counts)
+//! current::reduce_current  per key, logic over the key's current values; emits the change
+//!                          (topical, leaders, tiers; stash/next_complete: the pending-times loop)
+//! lookup::lookup           requests looked up in an arrangement, at times Before or Through
+//!                          the request's (topical: the half joins of the delta query)
+//! ```
+//!
+//! All assume this crate's times: epochs (`u32`) in a total order, each
+//! complete before the next is worked on.
+
+pub mod combine;
+pub mod current;
+pub mod lookup;
+pub mod set;
