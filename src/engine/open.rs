@@ -249,12 +249,12 @@ impl Engine {
             match checkpoint::read_worker(&job.output, meta, file) {
                 Ok(set) => sets.push(set),
                 Err(e) => {
-                    failed.get_or_insert(e);
+                    failed.get_or_insert(Error::Input(format!("cannot load the checkpoint: {e}")));
                 }
             }
         }
-        if let Some(e) = agree::gather(worker, failed).into_iter().flatten().next() {
-            return Err(Error::Input(format!("cannot load the checkpoint: {e}")));
+        if let Some(error) = agree::gather(worker, failed).into_iter().flatten().next() {
+            return Err(error);
         }
         let dictionary = Dictionary::from_names(meta.topics.clone());
         let ids: Vec<u32> = meta
