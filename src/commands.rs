@@ -1,11 +1,11 @@
 //! The subcommands as library calls, so the binary stays a thin shell.
 
 use crate::cli::{GenerateArgs, ReportArgs, RunArgs, ServeArgs};
+use crate::engine::summary::Summary;
 use crate::error::{Error, Result};
 use crate::generate;
 use crate::job::Job;
 use crate::report::format::int;
-use crate::engine::summary::Summary;
 
 /// `reach run`: resolve the job, run it, print a one-line summary.
 pub fn run(args: &RunArgs) -> Result<()> {
