@@ -1,13 +1,15 @@
 //! What the report shows, computed from the tables of an output directory
 //! in one pass each: the degree distribution and the study shares, the
 //! influence-by-friend-count grid, CRM tiers, the top topics with their
-//! leaders, and the shuffle test when its table is there.
+//! leaders, and the shuffle test when its table is there; the users to act
+//! on and last night's changes come from [`super::crm`].
 //!
 //! Everything is ordered (B-tree maps, sorted vectors, sums in file order),
 //! so the same tables give the same numbers and the same report bytes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::crm;
 use super::read::{decimal, int, OutputDir};
 use crate::error::Result;
 
@@ -175,6 +177,10 @@ pub struct Data {
     pub top_topics: Vec<Topic>,
     /// The shuffle test, if its table is in the output.
     pub shuffle: Option<ShuffleTest>,
+    /// The first users to act on (by tier, then influence).
+    pub top_users: Vec<crm::UserRow>,
+    /// What the last night's change feed says, if the output has one.
+    pub last_night: Option<crm::NightChanges>,
 }
 
 impl Data {
@@ -291,9 +297,17 @@ pub fn collect(out: &OutputDir, top_n: usize) -> Result<Data> {
     let mut grid = Grid::default();
     let mut pairs: Vec<(f64, f64)> = Vec::new();
     let mut leader_friends: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut top_users = crm::TopUsers::new(crm::TOP_USERS);
     out.for_each_row(
         "users",
-        &["user_id", "friend_count", "influence", "tier"],
+        &[
+            "user_id",
+            "friend_count",
+            "influence",
+            "tier",
+            "persuaded_total",
+            "top_topic",
+        ],
         |c| {
             let friends = int(c[1], "friend_count")?;
             let influence = decimal(c[2], "influence")?;
@@ -309,11 +323,19 @@ pub fn collect(out: &OutputDir, top_n: usize) -> Result<Data> {
             tier.users += 1;
             tier.influence += influence;
             tier.friends += friends;
-            if !leader_ids.is_empty() {
-                let user = int(c[0], "user_id")?;
-                if leader_ids.contains(&user) {
-                    leader_friends.insert(user, friends);
-                }
+            let user = int(c[0], "user_id")?;
+            if leader_ids.contains(&user) {
+                leader_friends.insert(user, friends);
+            }
+            if top_users.admits((c[3], influence, user)) {
+                top_users.offer(crm::UserRow {
+                    user_id: user,
+                    tier: c[3].to_string(),
+                    influence,
+                    persuaded_total: int(c[4], "persuaded_total")?,
+                    friend_count: friends,
+                    top_topic: c[5].to_string(),
+                });
             }
             if friends > 0 {
                 let x = Grid::bin(friends as f64);
@@ -365,6 +387,8 @@ pub fn collect(out: &OutputDir, top_n: usize) -> Result<Data> {
         socially_explained,
         top_topics: topics,
         shuffle,
+        top_users: top_users.into_rows(),
+        last_night: crm::last_night(out)?,
     })
 }
 

@@ -10,6 +10,7 @@ use plotters::prelude::*;
 use super::data::{
     Data, Grid, STUDY_CONNECTOR_MIN, STUDY_SHARE_CONNECTORS, STUDY_SHARE_SUPER, STUDY_SUPER_MIN,
 };
+use super::scale;
 use crate::error::{Error, Result};
 
 /// Width and height of every figure, in SVG user units (pixels).
@@ -171,20 +172,26 @@ pub fn influence_grid(data: &Data) -> Result<String> {
     let mean_lo = means.iter().map(|m| m.1).fold(f64::INFINITY, f64::min);
     let mean_hi = means.iter().map(|m| m.1).fold(0.0, f64::max);
     let y_min = Grid::edge(y_lo).min(mean_lo / 1.5);
-    // Headroom above the data for the legend.
-    let y_max = Grid::edge(y_hi).max(mean_hi * 1.5) * 12.0;
+    let y_max = Grid::edge(y_hi).max(mean_hi * 1.5);
     let densest = grid.cells.values().copied().max().unwrap_or(1).max(1);
     let mut svg = String::new();
+    let plot;
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(&err)?;
         let x_range = Grid::edge(x_lo).min(1.0)..Grid::edge(x_hi);
-        let mut chart = chart(
-            &root,
-            "Are the super-connectors also the persuaders?",
-            (x_range, y_min..y_max),
-        )
-        .map_err(&err)?;
+        // The legend and the colour scale go beside the plot, not on it.
+        let below_title = root
+            .titled("Are the super-connectors also the persuaders?", (FONT, 18))
+            .map_err(&err)?;
+        let mut chart = ChartBuilder::on(&below_title)
+            .margin(12)
+            .margin_top(scale::LEGEND_BAND)
+            .margin_right(scale::SCALE_COLUMN)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .build_cartesian_2d(x_range.log_scale(), (y_min..y_max).log_scale())
+            .map_err(&err)?;
         chart
             .configure_mesh()
             .x_desc(INFLUENCE_AXES.0)
@@ -203,35 +210,26 @@ pub fn influence_grid(data: &Data) -> Result<String> {
                         (Grid::edge(x), Grid::edge(y)),
                         (Grid::edge(x + 1), Grid::edge(y + 1)),
                     ],
-                    shade(users, densest).filled(),
+                    scale::shade(users, densest).filled(),
                 )
             }))
-            .map_err(&err)?
-            .label(format!(
-                "users with influence > 0 (darker: more, up to {densest} a cell)"
-            ))
-            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], shade(1, 1).filled()));
+            .map_err(&err)?;
         chart
             .draw_series(LineSeries::new(
                 means.iter().copied(),
                 ORANGE.stroke_width(2),
             ))
-            .map_err(&err)?
-            .label("mean influence per friend-count bin (zeros included)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], ORANGE.stroke_width(2)));
+            .map_err(&err)?;
         chart
             .draw_series(means.iter().map(|&p| Circle::new(p, 3, ORANGE.filled())))
             .map_err(&err)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 13))
-            .border_style(GREY)
-            .background_style(WHITE)
-            .draw()
-            .map_err(&err)?;
+        plot = chart.plotting_area().get_pixel_range();
         root.present().map_err(&err)?;
     }
+    scale::append(
+        &mut svg,
+        &(scale::legend(&plot, ORANGE, densest) + &scale::colour_scale(&plot, densest)),
+    );
     Ok(svg)
 }
 
@@ -256,20 +254,6 @@ fn chart<'a, 'b>(
         .x_label_area_size(48)
         .y_label_area_size(72)
         .build_cartesian_2d(x.log_scale(), y.log_scale())
-}
-
-/// A shade from light to dark blue by log(users) / log(densest).
-fn shade(users: u64, densest: u64) -> RGBColor {
-    let t = if densest <= 1 {
-        1.0
-    } else {
-        (users as f64).ln() / (densest as f64).ln()
-    };
-    let t = 0.15 + 0.85 * t.clamp(0.0, 1.0);
-    let mix = |light: u8, dark: u8| -> u8 {
-        (f64::from(light) + (f64::from(dark) - f64::from(light)) * t).round() as u8
-    };
-    RGBColor(mix(0xea, 0x08), mix(0xf1, 0x30), mix(0xfb, 0x6b))
 }
 
 #[cfg(test)]

@@ -82,6 +82,8 @@ pub fn page(data: &Data, degree_svg: &str, influence_svg: &str) -> String {
     degrees(&mut h, data, degree_svg);
     influence(&mut h, data, influence_svg);
     tiers(&mut h, data);
+    super::crm_page::users_to_act_on(&mut h, data);
+    super::crm_page::last_night(&mut h, data);
     topics(&mut h, data);
     if data.shuffle.is_some() {
         shuffle(&mut h, data);
@@ -184,9 +186,10 @@ fn influence(h: &mut String, data: &Data, svg: &str) {
         h,
         "<figure class=\"chart\" id=\"fig-influence\">\n{}<figcaption>Each cell counts the users \
          whose friend count and influence fall in it (five cells a decade on both axes; darker \
-         means more users). The line is the mean influence of all users in a friend-count bin, \
-         zeros included. If the super-connectors were also the persuaders, the mass and the line \
-         would climb to the right. {} users with at least one friend have influence &gt; 0 and \
+         means more users; the scale at the right reads a shade as a number of users). The \
+         line is the mean influence of all users in a friend-count bin, zeros included. If \
+         the super-connectors were also the persuaders, the mass and the line would climb to \
+         the right. {} users with at least one friend have influence &gt; 0 and \
          are drawn; {} have influence 0 and cannot be drawn on a log scale. x axis: {}; \
          y axis: {}.</figcaption>\n</figure>",
         svg,

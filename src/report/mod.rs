@@ -1,20 +1,25 @@
-//! `reach report`: one self-contained HTML page for researchers, built from
-//! a published output directory (see `docs/research.md`).
+//! `reach report`: one self-contained HTML page for researchers and CRM
+//! analysts, built from a published output directory (see `docs/research.md`).
 //!
 //! [`read`] opens the directory and streams its tables (CSV or Parquet
 //! parts), [`data`] computes what the page shows, [`figures`] draws the
 //! charts with plotters' SVG backend, [`html`] assembles the page;
-//! [`multiple`] holds the Benjamini-Hochberg q-values of the shuffle test. The page
+//! [`multiple`] holds the Benjamini-Hochberg q-values of the shuffle test,
+//! [`scale`] the heat map's colour scale and legend, [`crm`] and
+//! [`crm_page`] the users to act on and what changed last night. The page
 //! depends only on the tables and `summary.json` (never on `run.json`, the
 //! clock or the directory's path), so the same inputs and parameters give
 //! the same bytes at any worker or process count.
 
+pub mod crm;
+pub mod crm_page;
 pub mod data;
 pub mod figures;
 pub mod format;
 pub mod html;
 pub mod multiple;
 pub mod read;
+pub mod scale;
 
 use std::path::{Path, PathBuf};
 
