@@ -514,14 +514,14 @@ mod fast_path {
         for (line, sep) in cases {
             let mut fields = Vec::new();
             split(line, sep, &mut fields).unwrap();
-            let general = (fields.len() == 2)
+            let general: Option<Friendship> = (fields.len() == 2)
                 .then(|| Friendship::parse(&fields).ok())
                 .flatten();
-            if let Some(fast) = Friendship::parse_clean(line, sep) {
+            if let Some(fast) = Friendship::<u64>::parse_clean(line, sep) {
                 assert_eq!(Some(fast), general, "{line:?}");
             }
         }
-        assert!(Friendship::parse_clean("1,2", Sep::Comma).is_some());
-        assert!(Friendship::parse_clean("18446744073709551616,0", Sep::Comma).is_none());
+        assert!(Friendship::<u64>::parse_clean("1,2", Sep::Comma).is_some());
+        assert!(Friendship::<u64>::parse_clean("18446744073709551616,0", Sep::Comma).is_none());
     }
 }
