@@ -240,6 +240,10 @@ pub struct GenerateArgs {
     /// Also write N nights of changes under DIR/nights/ (for --deltas).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub nights: usize,
+    /// Write text user ids (handles like `u_3f9k2`, `jsmith@mail.example`)
+    /// instead of integers: run the data with `--ids text`.
+    #[arg(long)]
+    pub text_ids: bool,
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,

@@ -1,11 +1,11 @@
 //! The subcommands as library calls, so the binary stays a thin shell.
 
 use crate::cli::{GenerateArgs, ReportArgs, RunArgs, ServeArgs};
+use crate::engine::summary::Summary;
 use crate::error::{Error, Result};
 use crate::generate;
 use crate::job::Job;
 use crate::report::format::int;
-use crate::engine::summary::Summary;
 
 /// `reach run`: resolve the job, run it, print a one-line summary.
 pub fn run(args: &RunArgs) -> Result<()> {
@@ -100,6 +100,9 @@ pub fn generate(args: &GenerateArgs) -> Result<()> {
     }
     let nights = generate::write_nights(&model, &args.out, args.nights)
         .map_err(|e| Error::io(&args.out, e))?;
+    if args.text_ids {
+        crate::handles::rewrite_dataset(&args.out).map_err(|e| Error::io(&args.out, e))?;
+    }
     if !args.quiet && args.nights > 0 {
         println!(
             "reach generate: {} nights ({} friendship and {} adoption changes) -> {}",

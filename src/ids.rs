@@ -24,9 +24,7 @@ pub const BUCKETS: u64 = 4096;
 pub const MAX_TEXT_ID: usize = 256;
 
 /// How the inputs' user ids are read.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum IdMode {
     /// Unsigned 64-bit integers, used as the internal ids.
@@ -125,7 +123,9 @@ pub const HEADER_FIRST: [&str; 9] = [
 
 /// Whether a first field opens a header line of a text-id file.
 pub fn opens_header(first: &str) -> bool {
-    HEADER_FIRST.iter().any(|name| name.eq_ignore_ascii_case(first))
+    HEADER_FIRST
+        .iter()
+        .any(|name| name.eq_ignore_ascii_case(first))
 }
 
 /// One worker's part of the dictionary: the texts of the buckets it owns,
@@ -244,7 +244,9 @@ mod tests {
         assert!(check_text_id("a b", false).unwrap_err().contains("a space"));
         assert!(check_text_id("a,b", false).unwrap_err().contains("a comma"));
         let long = "x".repeat(MAX_TEXT_ID + 1);
-        assert!(check_text_id(&long, true).unwrap_err().contains("257 bytes"));
+        assert!(check_text_id(&long, true)
+            .unwrap_err()
+            .contains("257 bytes"));
         assert!(check_text_id(&"x".repeat(MAX_TEXT_ID), false).is_ok());
         assert!(opens_header("User_ID") && opens_header("SRC") && !opens_header("dst"));
     }

@@ -16,6 +16,7 @@ pub mod date;
 pub mod engine;
 pub mod error;
 pub mod generate;
+pub mod handles;
 pub mod ids;
 pub mod input;
 pub mod job;

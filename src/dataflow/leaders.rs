@@ -111,21 +111,23 @@ pub fn leaders<'s>(
     let peers = user_topics.inner.scope().peers();
     let text_ids = texts.is_some();
     let per_bucket = reduce_current(
-        user_topics.filter(|row| row.credit.0 > 0.0).map(move |row| {
-            let bucket = match text_ids {
-                false => mix(row.user) % BUCKETS,
-                true => crate::ids::owner(crate::ids::bucket_of_id(row.user), peers) as u64,
-            };
-            (
-                (row.topic, bucket),
-                Candidate {
-                    credit: row.credit,
-                    persuaded: row.persuaded,
-                    user: row.user,
-                    reach: row.reach,
-                },
-            )
-        }),
+        user_topics
+            .filter(|row| row.credit.0 > 0.0)
+            .map(move |row| {
+                let bucket = match text_ids {
+                    false => mix(row.user) % BUCKETS,
+                    true => crate::ids::owner(crate::ids::bucket_of_id(row.user), peers) as u64,
+                };
+                (
+                    (row.topic, bucket),
+                    Candidate {
+                        credit: row.credit,
+                        persuaded: row.persuaded,
+                        user: row.user,
+                        reach: row.reach,
+                    },
+                )
+            }),
         "LeadersPerBucket",
         move |&(topic, bucket)| match text_ids {
             false => mix(u64::from(topic) ^ mix(bucket)),

@@ -157,16 +157,8 @@ impl Engine {
                 keep_state,
             );
             let captures = Captures {
-                users: capture(
-                    tables.users,
-                    move |row| part(row.user_id),
-                    &probe,
-                ),
-                user_topics: capture(
-                    tables.user_topics,
-                    move |row| part(row.user_id),
-                    &probe,
-                ),
+                users: capture(tables.users, move |row| part(row.user_id), &probe),
+                user_topics: capture(tables.user_topics, move |row| part(row.user_id), &probe),
                 topic_leaders: capture(tables.topic_leaders, |_| 0, &probe),
                 degrees: capture(tables.degree_distribution, |_| 0, &probe),
                 topics: capture(tables.topics, |_| 0, &probe),

@@ -4,6 +4,7 @@
 //! feed, partitioned like the table.
 
 use std::cell::RefCell;
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::path::Path;
 use std::rc::Rc;
@@ -190,9 +191,15 @@ impl<R: Row> Row for Named<'_, R> {
 }
 
 /// Rows that carry one user id.
-pub trait UserOf {
+pub trait UserOf: Ord {
     /// The row's user.
     fn user_of(&self) -> User;
+    /// The row order with the user's text in place of its id (`text`,
+    /// `other_text`: the users' texts). Default: the user first, as in
+    /// `users` and `user_topics`.
+    fn cmp_named(&self, text: &str, other: &Self, other_text: &str) -> Ordering {
+        text.cmp(other_text).then_with(|| self.cmp(other))
+    }
 }
 
 impl UserOf for UserRow {
@@ -209,15 +216,28 @@ impl UserOf for LeaderRow {
     fn user_of(&self) -> User {
         self.user_id
     }
+    fn cmp_named(&self, text: &str, other: &Self, other_text: &str) -> Ordering {
+        (&self.topic, self.rank, text)
+            .cmp(&(&other.topic, other.rank, other_text))
+            .then_with(|| self.cmp(other))
+    }
 }
 impl<R: UserOf> UserOf for Change<R> {
     fn user_of(&self) -> User {
         self.row.user_of()
     }
+    fn cmp_named(&self, text: &str, other: &Self, other_text: &str) -> Ordering {
+        self.row
+            .cmp_named(text, &other.row, other_text)
+            .then(self.op.cmp(&other.op))
+    }
 }
 impl<R: UserOf> UserOf for &R {
     fn user_of(&self) -> User {
         (**self).user_of()
+    }
+    fn cmp_named(&self, text: &str, other: &Self, other_text: &str) -> Ordering {
+        (**self).cmp_named(text, other, other_text)
     }
 }
 
@@ -236,9 +256,9 @@ pub fn unknown_users(captures: &Captures, known: &Texts) -> Vec<User> {
     wanted
 }
 
-/// Rows with their users' texts, in the contract's order: by the text's
-/// bytes when the table is ordered by user (`by_user`), else as they come.
-fn named<'a, X: UserOf>(rows: &'a [X], texts: &'a Texts, by_user: bool) -> Vec<Named<'a, &'a X>> {
+/// Rows with their users' texts, in the contract's order: as the rows'
+/// own order, with each user's text compared (bytes) in place of its id.
+fn named<'a, X: UserOf>(rows: &'a [X], texts: &'a Texts) -> Vec<Named<'a, &'a X>> {
     let mut named: Vec<Named<&X>> = rows
         .iter()
         .map(|row| Named {
@@ -249,19 +269,16 @@ fn named<'a, X: UserOf>(rows: &'a [X], texts: &'a Texts, by_user: bool) -> Vec<N
             row,
         })
         .collect();
-    if by_user {
-        // Stable: rows of one user keep their order.
-        named.sort_by(|a, b| a.text.cmp(b.text));
-    }
+    named.sort_by(|a, b| a.row.cmp_named(a.text, b.row, b.text));
     named
 }
 
 /// Writes a table of user rows and its feeds with texts in place of ids:
-/// parts by the text's bucket, rows by text (`by_user`) within a part.
+/// parts by the text's bucket, rows in the order of [`named`] within a part.
 fn write_named<R: Row + UserOf + Ord + Clone + std::fmt::Debug>(
     out: &Out,
     texts: &Texts,
-    (table, parts, by_user): (&str, usize, bool),
+    (table, parts): (&str, usize),
     captured: &Captured<R>,
     feeds: &[Feed],
 ) -> Result<(String, u64), String> {
@@ -271,14 +288,14 @@ fn write_named<R: Row + UserOf + Ord + Clone + std::fmt::Debug>(
     };
     for (night, time) in feeds {
         let changes = changes_at(captured, *time);
-        let rows = named(&changes, texts, by_user);
+        let rows = named(&changes, texts);
         let feed = layout::feed(night, table);
         write_table(out, &feed, parts, &rows, |n| part_of(n.row.user_of()))?;
     }
     compact(captured);
     let updates = captured.borrow();
     let rows: Vec<&R> = updates.iter().map(|(row, _, _)| row).collect();
-    let rows = named(&rows, texts, by_user);
+    let rows = named(&rows, texts);
     let written = write_table(out, table, parts, &rows, |n| part_of(n.row.user_of()))?;
     Ok((table.to_string(), written))
 }
@@ -346,18 +363,18 @@ pub fn write_parts(
             )?,
         ],
         Some(texts) => vec![
-            write_named(out, texts, (name::USERS, parts, true), &captures.users, feeds)?,
+            write_named(out, texts, (name::USERS, parts), &captures.users, feeds)?,
             write_named(
                 out,
                 texts,
-                (name::USER_TOPICS, parts, true),
+                (name::USER_TOPICS, parts),
                 &captures.user_topics,
                 feeds,
             )?,
             write_named(
                 out,
                 texts,
-                (name::TOPIC_LEADERS, 1, false),
+                (name::TOPIC_LEADERS, 1),
                 &captures.topic_leaders,
                 feeds,
             )?,
