@@ -426,6 +426,15 @@ impl Job {
                     .to_string(),
             ));
         }
+        if ids == IdMode::Text && params.shuffle_rounds > 0 {
+            // Its rounds deal days to adopters in user-id order, which the
+            // dictionary's ids do not follow.
+            return Err(Error::Config(
+                "shuffle_rounds > 0 (the shuffle test) is not available with ids = \"text\" yet: \
+                 drop --set shuffle_rounds, or run on integer ids"
+                    .to_string(),
+            ));
+        }
         let Some(output) = overrides.output.or(spec.output.dir) else {
             return Err(Error::Config(
                 "no output directory: give --output DIR or set [output] dir in the job file"
