@@ -128,11 +128,41 @@ pub fn opens_header(first: &str) -> bool {
         .any(|name| name.eq_ignore_ascii_case(first))
 }
 
+/// A fast hasher for text keys in a worker's own maps (8 bytes a step;
+/// not the fixed [`text_hash`], which decides owners and parts).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TextHasher(u64);
+
+impl std::hash::Hasher for TextHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        let word = u64::from_le_bytes(tail) ^ (rest.len() as u64) << 59;
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_u8(&mut self, byte: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn finish(&self) -> u64 {
+        let x = self.0;
+        (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (x >> 32)
+    }
+}
+
+/// A hash map keyed by text, with [`TextHasher`].
+pub type TextMap<V> = HashMap<Rc<str>, V, std::hash::BuildHasherDefault<TextHasher>>;
+
 /// One worker's part of the dictionary: the texts of the buckets it owns,
 /// with their internal ids both ways.
 #[derive(Debug, Default)]
 pub struct Dictionary {
-    ids: HashMap<Rc<str>, u64>,
+    ids: TextMap<u64>,
     texts: HashMap<u64, Rc<str>>,
     /// The next counter of each bucket that holds texts here.
     next: HashMap<u64, u64>,

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use timely::worker::Worker;
 
-use super::{translate, Engine, STEP_EVERY};
+use super::translate::{self, Numbered};
+use super::{Engine, STEP_EVERY};
 use crate::dataflow::graph::{self, op_seq};
 use crate::dataflow::{Day, Topic, User};
 use crate::error::{Error, Result};
@@ -156,14 +157,14 @@ pub fn read_text_base(
     dictionary: &translate::Shared,
 ) -> (LocalAdoptions, Vec<(User, User)>) {
     let me = (worker.index(), worker.peers());
-    let mut texts = translate::LocalTexts::default();
+    drop(Numbered::take());
     let mut local = LocalAdoptions {
         records: Vec::new(),
         names: Vec::new(),
     };
     let mut topics: HashMap<String, u32> = HashMap::new();
     let (sources, sniffs) = base.adoptions;
-    stats.adoption_records += read_shares::<Adoption<String>>(
+    stats.adoption_records += read_shares::<Adoption<Numbered>>(
         sources,
         sniffs,
         me,
@@ -176,14 +177,18 @@ pub fn read_text_base(
                 local.names.push(name.clone());
                 next
             });
-            let user = texts.number(adoption.user);
-            local.records.push((User::from(user), topic, adoption.day));
+            local
+                .records
+                .push((User::from(adoption.user.0), topic, adoption.day));
         },
     );
-    let mut friendships: Vec<(User, User)> = Vec::new();
-    let mut self_loops = 0;
     let (sources, sniffs) = base.friendships;
-    stats.friendship_records += read_shares::<Friendship<String>>(
+    let bytes: u64 = sources.iter().map(|s| s.bytes).sum();
+    // About 12 bytes a line at least: this worker's share, plus 10%.
+    let mut friendships: Vec<(User, User)> =
+        Vec::with_capacity(per_worker_with_slack(bytes as usize / 12, me.1).min(1 << 28));
+    let mut self_loops = 0;
+    stats.friendship_records += read_shares::<Friendship<Numbered>>(
         sources,
         sniffs,
         me,
@@ -194,13 +199,12 @@ pub fn read_text_base(
             if f.src == f.dst {
                 self_loops += 1;
             } else {
-                let (a, b) = (texts.number(f.src), texts.number(f.dst));
-                friendships.push((User::from(a), User::from(b)));
+                friendships.push((User::from(f.src.0), User::from(f.dst.0)));
             }
         },
     );
     stats.self_loops += self_loops;
-    let ids = texts.translate(worker, dictionary);
+    let ids = Numbered::take().translate(worker, dictionary);
     for record in &mut local.records {
         record.0 = ids[record.0 as usize];
     }
@@ -399,11 +403,11 @@ pub fn read_night(
 /// numbers of their texts until [`NightRecords::translate`].
 fn read_text_night(night: &NightInput, me: (usize, usize), stop_after: usize) -> NightRecords {
     let mut stats = ReadStats::default();
-    let mut texts = translate::LocalTexts::default();
+    drop(Numbered::take());
     let mut friendships = Vec::new();
     let (sources, sniffs): (Vec<Source>, Vec<Sniff>) = night.friendships.iter().cloned().unzip();
     let mut self_loops = 0;
-    stats.friendship_changes += read_shares::<FriendshipChange<String>>(
+    stats.friendship_changes += read_shares::<FriendshipChange<Numbered>>(
         &sources,
         &sniffs,
         me,
@@ -415,7 +419,7 @@ fn read_text_night(night: &NightInput, me: (usize, usize), stop_after: usize) ->
             if src == dst {
                 self_loops += 1;
             } else {
-                let (a, b) = (User::from(texts.number(src)), User::from(texts.number(dst)));
+                let (a, b) = (User::from(src.0), User::from(dst.0));
                 // Oriented once translated.
                 let remove = change.op == Op::Remove;
                 friendships.push(((a, b), op_seq(offset, remove)));
@@ -425,7 +429,7 @@ fn read_text_night(night: &NightInput, me: (usize, usize), stop_after: usize) ->
     stats.self_loops += self_loops;
     let (sources, sniffs): (Vec<Source>, Vec<Sniff>) = night.adoptions.iter().cloned().unzip();
     let mut adoptions = Vec::new();
-    stats.adoption_changes += read_shares::<AdoptionChange<String>>(
+    stats.adoption_changes += read_shares::<AdoptionChange<Numbered>>(
         &sources,
         &sniffs,
         me,
@@ -435,7 +439,7 @@ fn read_text_night(night: &NightInput, me: (usize, usize), stop_after: usize) ->
         |change, offset| {
             let change = AdoptionChange {
                 op: change.op,
-                user: User::from(texts.number(change.user)),
+                user: User::from(change.user.0),
                 topic: change.topic,
                 day: change.day,
             };
@@ -445,7 +449,7 @@ fn read_text_night(night: &NightInput, me: (usize, usize), stop_after: usize) ->
     NightRecords {
         friendships,
         adoptions,
-        texts: Some(texts),
+        texts: Some(Numbered::take()),
         stats,
     }
 }

@@ -13,6 +13,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ use timely::ExchangeData;
 
 use crate::dataflow::Time;
 use crate::ids::{self, Dictionary};
+use crate::input::lines::Sep;
+use crate::input::records::UserId;
 
 /// A worker's part of the dictionary, shared with the operators that need
 /// texts (the leaders' tie-break).
@@ -65,29 +68,111 @@ where
     replies
 }
 
+/// Ids up to this many bytes are kept inline in [`LocalTexts`]' table, so
+/// that a lookup that finds one touches only the table, never the heap.
+const INLINE: usize = 31;
+
 /// The distinct text ids a worker saw in its shares, numbered locally in
 /// the order first seen; records hold these numbers until translated.
 #[derive(Debug, Default)]
 pub struct LocalTexts {
-    index: HashMap<String, u32>,
-    texts: Vec<String>,
+    /// Ids of at most [`INLINE`] bytes: length, then the bytes, zero-padded.
+    short: HashMap<[u8; INLINE + 1], u32, BuildHasherDefault<ids::TextHasher>>,
+    long: ids::TextMap<u32>,
+    texts: Vec<Rc<str>>,
+    /// The two short ids numbered last: lines sorted by their first id
+    /// repeat it, and a hit here saves a miss in the table.
+    recent: [([u8; INLINE + 1], u32); 2],
 }
 
 impl LocalTexts {
-    /// The local number of `text`.
-    pub fn number(&mut self, text: String) -> u32 {
-        let next = self.texts.len() as u32;
-        *self.index.entry(text).or_insert_with_key(|text| {
-            self.texts.push(text.clone());
-            next
-        })
+    /// The local number of `text` (copied only the first time it is seen).
+    pub fn number(&mut self, text: &str) -> u32 {
+        let n = self.texts.len() as u32;
+        if text.len() <= INLINE {
+            let mut key = [0u8; INLINE + 1];
+            key[0] = text.len() as u8;
+            key[1..=text.len()].copy_from_slice(text.as_bytes());
+            if let Some((_, number)) = self.recent.iter().find(|(k, _)| *k == key) {
+                return *number;
+            }
+            let number = *self.short.entry(key).or_insert(n);
+            if number == n {
+                self.texts.push(Rc::from(text));
+            }
+            self.recent = [self.recent[1], (key, number)];
+            return number;
+        }
+        if let Some(&number) = self.long.get(text) {
+            return number;
+        }
+        let text: Rc<str> = Rc::from(text);
+        self.texts.push(Rc::clone(&text));
+        self.long.insert(text, n);
+        n
     }
 
     /// The internal ids of the texts by local number, from their owners
     /// (who hand out new ones for texts they have not seen).
     pub fn translate(self, worker: &mut Worker, dictionary: &Shared) -> Vec<u64> {
-        drop(self.index);
-        to_internal(worker, dictionary, self.texts)
+        drop((self.short, self.long));
+        let texts = self.texts.iter().map(|t| t.to_string()).collect();
+        drop(self.texts);
+        to_internal(worker, dictionary, texts)
+    }
+}
+
+thread_local! {
+    /// The texts numbered by [`Numbered`] ids as this worker (thread) parses.
+    static NUMBERED: RefCell<LocalTexts> = RefCell::default();
+}
+
+/// A text user id, checked and numbered as it is parsed (in this worker's
+/// [`LocalTexts`]), so that records carry a `u32` and no string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Numbered(pub u32);
+
+impl Numbered {
+    /// The texts numbered on this thread since the last call.
+    pub fn take() -> LocalTexts {
+        NUMBERED.with(|local| std::mem::take(&mut *local.borrow_mut()))
+    }
+
+    fn of(text: &str) -> Numbered {
+        Numbered(NUMBERED.with(|local| local.borrow_mut().number(text)))
+    }
+}
+
+impl UserId for Numbered {
+    const NAMED_HEADER: bool = true;
+    fn parse_user(field: &str, quoted: bool) -> Result<Self, String> {
+        ids::check_text_id(field, quoted)?;
+        Ok(Numbered::of(field))
+    }
+    /// A line without quotes that splits into two valid ids, split as the
+    /// general path splits it (anything else takes that path).
+    fn clean_pair(line: &str, sep: Sep) -> Option<(Self, Self)> {
+        let (a, b) = match sep {
+            Sep::Spaces => {
+                let mut fields = line.split_ascii_whitespace();
+                let pair = (fields.next()?, fields.next()?);
+                fields.next().is_none().then_some(pair)?
+            }
+            Sep::Comma | Sep::Tab => {
+                let c = if sep == Sep::Comma { b',' } else { b'\t' };
+                if line.contains('"') && sep == Sep::Comma {
+                    return None;
+                }
+                let i = memchr::memchr(c, line.as_bytes())?;
+                let (a, b) = (&line[..i], &line[i + 1..]);
+                if memchr::memchr(c, b.as_bytes()).is_some() {
+                    return None;
+                }
+                (a.trim(), b.trim())
+            }
+        };
+        (ids::check_text_id(a, false).is_ok() && ids::check_text_id(b, false).is_ok())
+            .then(|| (Numbered::of(a), Numbered::of(b)))
     }
 }
 

@@ -91,7 +91,9 @@ impl UserId for String {
     }
 }
 
-/// Parses a user id field of a split line (a quoted field is an owned one).
+/// Parses a user id field of a split line (a quoted field is an owned one:
+/// the `Cow` itself says whether the field was quoted).
+#[allow(clippy::ptr_arg)]
 fn user<I: UserId>(field: &Cow<'_, str>) -> Result<I, String> {
     I::parse_user(field, matches!(field, Cow::Owned(_)))
 }
@@ -353,7 +355,9 @@ pub fn parse_share<R: Record>(
     let mut storage: Vec<Cow<'static, str>> = Vec::with_capacity(R::ARITY + 1);
     let mut bad_at: Vec<(u64, String)> = Vec::new();
     let read = lines::read_share(source, share, |line| {
-        if let Ok(text) = line.text {
+        // A text-id file's first line may be a header that parses as a record.
+        let maybe_header = R::NAMED_HEADER && line.offset == sniff.first_record_offset;
+        if let (Ok(text), false) = (&line.text, maybe_header) {
             if let Some(record) = R::parse_clean(text, sniff.sep) {
                 report.records += 1;
                 emit(record, line.offset);
