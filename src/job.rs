@@ -435,6 +435,13 @@ impl Job {
                     .to_string(),
             ));
         }
+        if ids == IdMode::Text && (overrides.report || spec.output.report.unwrap_or(false)) {
+            return Err(Error::Config(
+                "--report (report.html) reads integer user ids and is not available with \
+                 ids = \"text\" yet: drop --report (or [output] report)"
+                    .to_string(),
+            ));
+        }
         let Some(output) = overrides.output.or(spec.output.dir) else {
             return Err(Error::Config(
                 "no output directory: give --output DIR or set [output] dir in the job file"

@@ -522,6 +522,28 @@ fn bad_text_ids_name_file_line_and_reason() {
     let long = "x".repeat(257);
     let e = error(&format!("a,b\n{long},b\n"), "f.csv");
     assert!(e.contains("F:2: user id \"xxxxxxxxxxxxxxxxxxxxxxxx...\" is 257 bytes long: text ids are at most 256 bytes"), "{e}");
+    // Not yet with text ids, refused before anything runs: the shuffle test
+    // and the report.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("f.csv");
+    std::fs::write(&f, "a,b\n").unwrap();
+    let refused = |overrides: Overrides| Job::resolve(None, overrides).unwrap_err().to_string();
+    let base = || Overrides {
+        friendships: Some(f.clone()),
+        output: Some(dir.path().join("o")),
+        ids: Some(IdMode::Text),
+        ..Overrides::default()
+    };
+    let e = refused(Overrides {
+        sets: vec!["shuffle_rounds=5".to_string()],
+        ..base()
+    });
+    assert!(e.contains("shuffle_rounds > 0"), "{e}");
+    let e = refused(Overrides {
+        report: true,
+        ..base()
+    });
+    assert!(e.contains("--report"), "{e}");
     // What is allowed: quoted separators, 256 bytes, any UTF-8.
     let ok = users_of(
         &format!("\"a,b\",\"c d\"\n{},中\n", "y".repeat(256)),
