@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::job::{Format, Overrides, Ready};
+use crate::job::{Format, IdMode, Overrides, Ready};
 
 /// Friend counts, super-connectors and topical influence over large
 /// friendship graphs, with differential dataflow.
@@ -158,6 +158,10 @@ pub struct RunArgs {
     /// Table file format.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
+    /// User ids: `integer` (default, unsigned 64-bit) or `text` (any bytes,
+    /// compared byte for byte, through a dictionary; see docs/jobs.md).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub ids: Option<IdMode>,
     /// Part files per large table (default 4); fixed so that output bytes do not depend on --workers.
     #[arg(long, value_name = "N")]
     pub parts: Option<usize>,
@@ -218,6 +222,7 @@ impl RunArgs {
             deltas: self.deltas.clone(),
             output: self.output.clone(),
             format: self.format,
+            ids: self.ids,
             parts: self.parts,
             workers: self.workers,
             sets: self.sets.clone(),
@@ -256,6 +261,10 @@ pub struct GenerateArgs {
     /// Also write N nights of changes under DIR/nights/ (for --deltas).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub nights: usize,
+    /// Write text user ids (handles like `u_3f9k2`, `jsmith@mail.example`)
+    /// instead of integers: run the data with `--ids text`.
+    #[arg(long)]
+    pub text_ids: bool,
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,

@@ -100,6 +100,9 @@ pub fn generate(args: &GenerateArgs) -> Result<()> {
     }
     let nights = generate::write_nights(&model, &args.out, args.nights)
         .map_err(|e| Error::io(&args.out, e))?;
+    if args.text_ids {
+        crate::handles::rewrite_dataset(&args.out).map_err(|e| Error::io(&args.out, e))?;
+    }
     if !args.quiet && args.nights > 0 {
         println!(
             "reach generate: {} nights ({} friendship and {} adoption changes) -> {}",

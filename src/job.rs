@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::generate;
 use crate::params::Params;
 
+pub use crate::ids::IdMode;
 pub use crate::output::Format;
 
 /// `[input]`: where the records come from.
@@ -26,6 +27,8 @@ pub struct InputSpec {
     pub adoptions: Option<PathBuf>,
     /// Directory of nights (one sub-directory per night).
     pub deltas: Option<PathBuf>,
+    /// User ids: `"integer"` (default) or `"text"`.
+    pub ids: Option<IdMode>,
 }
 
 /// `[generate]`: make a synthetic graph in memory instead of reading files.
@@ -310,6 +313,8 @@ pub struct Overrides {
     pub output: Option<PathBuf>,
     /// `--format`.
     pub format: Option<Format>,
+    /// `--ids`.
+    pub ids: Option<IdMode>,
     /// `--parts`.
     pub parts: Option<usize>,
     /// `--workers`.
@@ -397,6 +402,8 @@ pub struct Job {
     pub format: Format,
     /// Part files per large table.
     pub parts: usize,
+    /// How user ids are read.
+    pub ids: IdMode,
     /// Metric parameters.
     pub params: Params,
     /// Worker threads per process.
@@ -442,6 +449,30 @@ impl Job {
                     adoptions,
                 },
             };
+        let ids = overrides.ids.or(spec.input.ids).unwrap_or_default();
+        if ids == IdMode::Text && matches!(source, Source::Generated(_)) {
+            return Err(Error::Config(
+                "ids = \"text\" reads text ids from files, and [generate] makes integer ids: \
+                 write files with `reach generate --text-ids --out DIR` and name them in [input]"
+                    .to_string(),
+            ));
+        }
+        if ids == IdMode::Text && params.shuffle_rounds > 0 {
+            // Its rounds deal days to adopters in user-id order, which the
+            // dictionary's ids do not follow.
+            return Err(Error::Config(
+                "shuffle_rounds > 0 (the shuffle test) is not available with ids = \"text\" yet: \
+                 drop --set shuffle_rounds, or run on integer ids"
+                    .to_string(),
+            ));
+        }
+        if ids == IdMode::Text && (overrides.report || spec.output.report.unwrap_or(false)) {
+            return Err(Error::Config(
+                "--report (report.html) reads integer user ids and is not available with \
+                 ids = \"text\" yet: drop --report (or [output] report)"
+                    .to_string(),
+            ));
+        }
         let Some(output) = overrides.output.or(spec.output.dir) else {
             return Err(Error::Config(
                 "no output directory: give --output DIR or set [output] dir in the job file"
@@ -530,6 +561,7 @@ impl Job {
             output,
             format: overrides.format.or(spec.output.format).unwrap_or_default(),
             parts,
+            ids,
             params,
             workers,
             cluster: Cluster {

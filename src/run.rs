@@ -103,7 +103,7 @@ fn batch_worker(
     let mut night_reads = Vec::with_capacity(context.nights.len());
     let mut feeds = Vec::with_capacity(context.nights.len());
     for night in &context.nights {
-        let records = read::read_night(night, me, context.stop_after());
+        let records = read::read_night(night, me, context.stop_after(), context.job.ids);
         stages.night_read(&records.stats);
         night_reads.push(records.stats.clone());
         let time = engine.apply(worker, records);

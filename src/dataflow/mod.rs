@@ -66,12 +66,14 @@ pub struct Tables<'s> {
 ///
 /// With `nights`, the friendship graph is arranged by user for the topical
 /// paths that react to changed topic vectors; a batch run (every change at
-/// time 0) never reads it, so it is not built.
+/// time 0) never reads it, so it is not built. With `texts` (text user ids),
+/// leaders' ties order users by their texts' bytes.
 pub fn build<'s>(
     friendships: Coll<'s, (User, User)>,
     adoptions: Coll<'s, ((User, Topic), Day)>,
     params: &Params,
     dictionary: topics::Shared,
+    texts: Option<leaders::Texts>,
     nights: bool,
 ) -> Tables<'s> {
     let counts = friends::friend_counts(friendships.clone());
@@ -91,7 +93,7 @@ pub fn build<'s>(
         )
     });
     let user_topics = topical::user_topics(adoptions, co_adoptions, params.window_days);
-    let leaders = leaders::leaders(user_topics.clone(), params.top_k);
+    let leaders = leaders::leaders(user_topics.clone(), params.top_k, texts);
     let users = tiers::users(
         counts,
         user_topics.clone(),

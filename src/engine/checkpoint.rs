@@ -8,8 +8,12 @@
 //! - then one **log** per night: every worker writes the differences the
 //!   night made to its sets to `log-<night>-worker-NNNNN.bin` (a 0.3% night
 //!   at 1M users: about 3 MB, where a snapshot is 800 MB);
+//! - with text user ids, every worker writes its part of their dictionary
+//!   (internal id, text) to `ids-worker-NNNNN.bin` at every publish (new ids
+//!   arrive with nights; at 1M users the whole dictionary is about 20 MB);
 //! - `checkpoint.json` (worker 0): format, worker count, record counts, the
-//!   topic names by id, and the logs to apply to the snapshot, in order.
+//!   topic names by id, the kind of user ids, and the logs to apply to the
+//!   snapshot, in order.
 //!
 //! A night writes a log unless the logs since the snapshot hold more than
 //! a quarter of its records (or this process has not written a snapshot
@@ -27,13 +31,16 @@ use serde::{Deserialize, Serialize};
 use crate::dataflow::graph::AdoptionRecord;
 use crate::dataflow::{Diff, User};
 use crate::error::{Error, Result};
+use crate::ids::IdMode;
 
 /// The checkpoint's directory inside the output.
 pub const DIR: &str = crate::output::layout::CHECKPOINT;
 
 /// The checkpoint format version: 2 added the logs (a format 1 checkpoint
-/// is a snapshot without logs, and is still read).
-pub const FORMAT: u32 = 2;
+/// is a snapshot without logs, and is still read); 3 added text user ids
+/// and their dictionary files (formats 1 and 2 hold integer ids only, and
+/// are still read).
+pub const FORMAT: u32 = 3;
 
 /// Logs may hold up to this fraction of the snapshot's records before the
 /// next night writes a snapshot instead.
@@ -55,6 +62,9 @@ pub struct Meta {
     /// The nights whose logs apply to the snapshot, in order.
     #[serde(default)]
     pub logs: Vec<String>,
+    /// The kind of user ids (format 3; earlier formats: integer).
+    #[serde(default)]
+    pub ids: IdMode,
 }
 
 impl Meta {
@@ -188,6 +198,41 @@ pub fn write_log(
     write_file(&path, &(FORMAT, friendships, adoptions))
 }
 
+fn ids_name(worker: usize) -> String {
+    format!("ids-worker-{worker:05}.bin")
+}
+
+/// Writes one worker's part of the text-id dictionary: its ids file.
+pub fn write_ids(
+    output: &Path,
+    worker: usize,
+    entries: &[(u64, String)],
+) -> std::result::Result<(), String> {
+    write_file(&output.join(DIR).join(ids_name(worker)), &(FORMAT, entries))
+}
+
+/// Writes an engine's part of the text-id dictionary (nothing with integer ids).
+pub fn write_engine_ids(
+    output: &Path,
+    worker: usize,
+    engine: &super::Engine,
+) -> std::result::Result<(), String> {
+    match &engine.ids {
+        Some(ids) => write_ids(output, worker, &ids.borrow().entries()),
+        None => Ok(()),
+    }
+}
+
+/// Reads the dictionary entries one worker wrote.
+pub fn read_ids(output: &Path, worker: usize) -> std::result::Result<Vec<(u64, String)>, String> {
+    let path = output.join(DIR).join(ids_name(worker));
+    let (format, entries): (u32, Vec<(u64, String)>) = read_file(&path)?;
+    if format != FORMAT {
+        return Err(format!("{}: checkpoint format {format}", path.display()));
+    }
+    Ok(entries)
+}
+
 /// Writes `value` with bincode to `path` and syncs it to disk.
 fn write_file(path: &Path, value: &impl Serialize) -> std::result::Result<(), String> {
     let dir = path.parent().expect("a file in the checkpoint directory");
@@ -229,7 +274,7 @@ pub fn read_worker(
     for night in &meta.logs {
         let path = output.join(DIR).join(log_name(night, worker));
         let (format, friendships, adoptions): (u32, FriendshipLog, AdoptionLog) = read_file(&path)?;
-        if format != FORMAT {
+        if !(2..=FORMAT).contains(&format) {
             return Err(format!("{}: checkpoint format {format}", path.display()));
         }
         friendship_log.extend(friendships);

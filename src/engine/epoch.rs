@@ -63,17 +63,25 @@ impl Merged {
 /// Writes this worker's parts of every table as it stands, and of each
 /// feed, into staging.
 pub fn write_parts(
-    worker: &Worker,
+    worker: &mut Worker,
     context: &Context,
     engine: &Engine,
     feeds: &[Feed],
 ) -> Result<Written> {
     let job = &context.job;
+    // Text ids: the texts of the users in this worker's rows, from their owners.
+    if let Some(ids) = &engine.ids {
+        let wanted = write::unknown_users(&engine.captures, &engine.texts.borrow());
+        let texts = super::translate::to_text(worker, ids, wanted);
+        engine.texts.borrow_mut().extend(texts);
+    }
+    let texts = engine.texts.borrow();
     let out = Out {
         dir: &context.staging,
         format: job.format,
         parts: job.parts,
         me: (worker.index(), worker.peers()),
+        texts: engine.ids.as_ref().map(|_| &*texts),
     };
     let rows = write::write_parts(&out, &engine.captures, feeds).map_err(Error::Runtime)?;
     Ok(Written {

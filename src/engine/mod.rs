@@ -28,6 +28,7 @@ pub(crate) mod profile;
 pub mod read;
 pub mod stages;
 pub mod summary;
+pub mod translate;
 pub mod workers;
 pub mod write;
 
@@ -94,6 +95,11 @@ pub struct Engine {
     pub adoption_state: State<AdoptionRecord>,
     /// Topic names and ids, the same on every worker.
     pub dictionary: Shared,
+    /// With text user ids: this worker's part of their dictionary.
+    pub ids: Option<translate::Shared>,
+    /// With text user ids: the texts of the users whose rows this worker
+    /// writes (asked of their owners before each write, then kept).
+    pub texts: std::cell::RefCell<std::collections::HashMap<User, String>>,
     /// The open epoch.
     time: Time,
     /// Records sent since the worker last stepped.
@@ -109,10 +115,16 @@ impl Engine {
         worker: &mut Worker,
         params: &Params,
         dictionary: Dictionary,
+        ids: Option<translate::Shared>,
         keep_state: bool,
         parts: usize,
         expected_friendships: usize,
     ) -> Engine {
+        let text_ids = ids.is_some();
+        let part = move |user: User| match text_ids {
+            false => user_part(user, parts),
+            true => crate::ids::text_part(user, parts),
+        };
         let dictionary = dictionary.shared();
         let profile = profile::install(worker);
         let probe = Probe::new();
@@ -143,19 +155,12 @@ impl Engine {
                 adoptions,
                 params,
                 Rc::clone(&dictionary),
+                ids.clone(),
                 keep_state,
             );
             let captures = Captures {
-                users: capture(
-                    tables.users,
-                    move |row| user_part(row.user_id, parts),
-                    &probe,
-                ),
-                user_topics: capture(
-                    tables.user_topics,
-                    move |row| user_part(row.user_id, parts),
-                    &probe,
-                ),
+                users: capture(tables.users, move |row| part(row.user_id), &probe),
+                user_topics: capture(tables.user_topics, move |row| part(row.user_id), &probe),
                 topic_leaders: capture(tables.topic_leaders, |_| 0, &probe),
                 degrees: capture(tables.degree_distribution, |_| 0, &probe),
                 topics: capture(tables.topics, |_| 0, &probe),
@@ -180,6 +185,8 @@ impl Engine {
             friendship_state,
             adoption_state,
             dictionary,
+            ids,
+            texts: Default::default(),
             time: 0,
             pending: 0,
             profile,
@@ -251,7 +258,10 @@ impl Engine {
 
     /// Sends a night's changes as the open epoch: new topics are interned
     /// first (the same ids on every worker), then every change is sent.
-    pub fn send_night(&mut self, worker: &mut Worker, night: NightRecords) {
+    pub fn send_night(&mut self, worker: &mut Worker, mut night: NightRecords) {
+        if let Some(ids) = &self.ids {
+            night.translate(worker, ids);
+        }
         for (friendship, seq) in night.friendships {
             self.inputs.friendship_changes.send((friendship, seq));
         }

@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex};
 use timely::worker::Worker;
 
 use super::read::{self, BaseInput, NightInput};
-use super::{agree, checkpoint, Engine};
+use super::{agree, checkpoint, translate, Engine};
 use crate::cluster::Plan;
 use crate::error::{Error, Result};
 use crate::generate;
+use crate::ids::IdMode;
 use crate::input::lines::Sniff;
 use crate::input::{self, nights, FileInfo, ReadStats, Source};
 use crate::job::{self, Job};
@@ -216,7 +217,20 @@ impl Engine {
         };
         // Before the main dataflow: adoptions are read and their topics
         // interned, so every worker knows every topic id before any adoption flows.
-        let local = read::read_adoptions(base.adoptions, me, stats, base.stop_after, base.progress);
+        // With text ids, the friendships too, so that every id is translated
+        // (by its owner) before the dataflow exists.
+        let (ids, local, text_friendships) = match job.ids {
+            IdMode::Integer => {
+                let local =
+                    read::read_adoptions(base.adoptions, me, stats, base.stop_after, base.progress);
+                (None, local, Vec::new())
+            }
+            IdMode::Text => {
+                let ids = translate::Shared::default();
+                let (local, friendships) = read::read_text_base(worker, &base, stats, &ids);
+                (Some(ids), local, friendships)
+            }
+        };
         let mut names = agree::gather_names(worker, local.names.clone());
         if let Some(model) = &context.model {
             names.extend((0..model.params().topics).map(|t| model.topic_name(t)));
@@ -225,11 +239,22 @@ impl Engine {
             worker,
             &job.params,
             Dictionary::from_names(names),
+            ids,
             keep_state,
             job.parts,
             context.expected_friendships(me.1),
         );
+        let base = match job.ids {
+            IdMode::Integer => base,
+            IdMode::Text => BaseInput {
+                friendships: (&[], &[]),
+                ..base
+            },
+        };
         read::send_base(worker, &mut engine, local, &base, stats);
+        for (a, b) in text_friendships {
+            engine.send_friendship(worker, a, b);
+        }
         engine
     }
 
@@ -243,10 +268,28 @@ impl Engine {
     ) -> Result<Engine> {
         let job = &context.job;
         let (index, peers) = (worker.index(), worker.peers());
+        if meta.ids != job.ids {
+            return Err(Error::Config(format!(
+                "{}: the checkpoint holds {} user ids and the job reads {} ids: give --ids {} \
+                 (or [input] ids = \"{}\"), or move the output away to start from the base",
+                job.output.display(),
+                meta.ids.name(),
+                job.ids.name(),
+                meta.ids.name(),
+                meta.ids.name()
+            )));
+        }
         let mut sets = Vec::new();
+        let mut entries = Vec::new();
         let mut failed = None;
         for file in (index..meta.workers).step_by(peers) {
-            match checkpoint::read_worker(&job.output, meta, file) {
+            let read = checkpoint::read_worker(&job.output, meta, file).and_then(|set| {
+                if meta.ids == IdMode::Text {
+                    entries.extend(checkpoint::read_ids(&job.output, file)?);
+                }
+                Ok(set)
+            });
+            match read {
                 Ok(set) => sets.push(set),
                 Err(e) => {
                     failed.get_or_insert(Error::Input(format!("cannot load the checkpoint: {e}")));
@@ -266,8 +309,22 @@ impl Engine {
                     .expect("every checkpoint topic is interned")
             })
             .collect();
+        // Text ids: every entry to its owner at this worker count.
+        let texts = (meta.ids == IdMode::Text).then(|| {
+            let texts = translate::Shared::default();
+            translate::redistribute(worker, &texts, entries);
+            texts
+        });
         let expected = read::per_worker_with_slack(meta.friendships as usize, peers);
-        let mut engine = Engine::build(worker, &job.params, dictionary, true, job.parts, expected);
+        let mut engine = Engine::build(
+            worker,
+            &job.params,
+            dictionary,
+            texts,
+            true,
+            job.parts,
+            expected,
+        );
         for (friendships, adoptions) in sets {
             for ((user, topic), day) in adoptions {
                 engine.send_adoption(user, ids[topic as usize], day);

@@ -9,11 +9,13 @@ use std::collections::HashMap;
 
 use timely::worker::Worker;
 
+use super::translate::{self, Numbered};
 use super::{Engine, STEP_EVERY};
 use crate::dataflow::operators::set::{op_seq, Change};
 use crate::dataflow::{Day, Topic, User};
 use crate::error::{Error, Result};
 use crate::generate;
+use crate::ids::IdMode;
 use crate::input::lines::{self, Sniff};
 use crate::input::nights::Night;
 use crate::input::records::{
@@ -144,6 +146,74 @@ pub fn read_adoptions(
     local
 }
 
+/// Reads this worker's share of the base with text ids (adoptions and
+/// friendships, both before the main dataflow exists) and translates the
+/// ids through their owners: the adoptions as [`read_adoptions`] gives them
+/// and the friendships (self-loops counted and dropped), with internal ids.
+pub fn read_text_base(
+    worker: &mut Worker,
+    base: &BaseInput,
+    stats: &mut ReadStats,
+    dictionary: &translate::Shared,
+) -> (LocalAdoptions, Vec<(User, User)>) {
+    let me = (worker.index(), worker.peers());
+    drop(Numbered::take());
+    let mut local = LocalAdoptions {
+        records: Vec::new(),
+        names: Vec::new(),
+    };
+    let mut topics: HashMap<String, u32> = HashMap::new();
+    let (sources, sniffs) = base.adoptions;
+    stats.adoption_records += read_shares::<Adoption<Numbered>>(
+        sources,
+        sniffs,
+        me,
+        stats,
+        base.stop_after,
+        base.progress,
+        |adoption, _offset| {
+            let next = topics.len() as u32;
+            let topic = *topics.entry(adoption.topic).or_insert_with_key(|name| {
+                local.names.push(name.clone());
+                next
+            });
+            local
+                .records
+                .push((User::from(adoption.user.0), topic, adoption.day));
+        },
+    );
+    let (sources, sniffs) = base.friendships;
+    let bytes: u64 = sources.iter().map(|s| s.bytes).sum();
+    // About 12 bytes a line at least: this worker's share, plus 10%.
+    let mut friendships: Vec<(User, User)> =
+        Vec::with_capacity(per_worker_with_slack(bytes as usize / 12, me.1).min(1 << 28));
+    let mut self_loops = 0;
+    stats.friendship_records += read_shares::<Friendship<Numbered>>(
+        sources,
+        sniffs,
+        me,
+        stats,
+        base.stop_after,
+        base.progress,
+        |f, _offset| {
+            if f.src == f.dst {
+                self_loops += 1;
+            } else {
+                friendships.push((User::from(f.src.0), User::from(f.dst.0)));
+            }
+        },
+    );
+    stats.self_loops += self_loops;
+    let ids = Numbered::take().translate(worker, dictionary);
+    for record in &mut local.records {
+        record.0 = ids[record.0 as usize];
+    }
+    for (a, b) in &mut friendships {
+        (*a, *b) = (ids[*a as usize], ids[*b as usize]);
+    }
+    (local, friendships)
+}
+
 /// Sends this worker's share of the base (time 0): the adoptions read
 /// before the dataflow existed, then the generator's share, then the
 /// friendship files' share.
@@ -271,12 +341,23 @@ impl NightInput {
 pub struct NightRecords {
     pub(super) friendships: Vec<Change<(User, User)>>,
     pub(super) adoptions: Vec<(AdoptionChange, u64)>,
+    /// With text ids: the distinct texts, by the local numbers the records
+    /// above hold until [`NightRecords::translate`].
+    pub(super) texts: Option<translate::LocalTexts>,
     /// What the shares held.
     pub stats: ReadStats,
 }
 
 /// Reads this worker's share of a night.
-pub fn read_night(night: &NightInput, me: (usize, usize), stop_after: usize) -> NightRecords {
+pub fn read_night(
+    night: &NightInput,
+    me: (usize, usize),
+    stop_after: usize,
+    ids: IdMode,
+) -> NightRecords {
+    if ids == IdMode::Text {
+        return read_text_night(night, me, stop_after);
+    }
     let mut stats = ReadStats::default();
     let mut friendships = Vec::new();
     let (sources, sniffs): (Vec<Source>, Vec<Sniff>) = night.friendships.iter().cloned().unzip();
@@ -313,6 +394,80 @@ pub fn read_night(night: &NightInput, me: (usize, usize), stop_after: usize) -> 
     NightRecords {
         friendships,
         adoptions,
+        texts: None,
         stats,
+    }
+}
+
+/// Reads this worker's share of a night with text ids: records hold local
+/// numbers of their texts until [`NightRecords::translate`].
+fn read_text_night(night: &NightInput, me: (usize, usize), stop_after: usize) -> NightRecords {
+    let mut stats = ReadStats::default();
+    drop(Numbered::take());
+    let mut friendships = Vec::new();
+    let (sources, sniffs): (Vec<Source>, Vec<Sniff>) = night.friendships.iter().cloned().unzip();
+    let mut self_loops = 0;
+    stats.friendship_changes += read_shares::<FriendshipChange<Numbered>>(
+        &sources,
+        &sniffs,
+        me,
+        &mut stats,
+        stop_after,
+        None,
+        |change, offset| {
+            let Friendship { src, dst } = change.friendship;
+            if src == dst {
+                self_loops += 1;
+            } else {
+                let (a, b) = (User::from(src.0), User::from(dst.0));
+                // Oriented once translated.
+                let remove = change.op == Op::Remove;
+                friendships.push(((a, b), op_seq(offset, remove)));
+            }
+        },
+    );
+    stats.self_loops += self_loops;
+    let (sources, sniffs): (Vec<Source>, Vec<Sniff>) = night.adoptions.iter().cloned().unzip();
+    let mut adoptions = Vec::new();
+    stats.adoption_changes += read_shares::<AdoptionChange<Numbered>>(
+        &sources,
+        &sniffs,
+        me,
+        &mut stats,
+        stop_after,
+        None,
+        |change, offset| {
+            let change = AdoptionChange {
+                op: change.op,
+                user: User::from(change.user.0),
+                topic: change.topic,
+                day: change.day,
+            };
+            adoptions.push((change, offset))
+        },
+    );
+    NightRecords {
+        friendships,
+        adoptions,
+        texts: Some(Numbered::take()),
+        stats,
+    }
+}
+
+impl NightRecords {
+    /// With text ids, turns the records' local numbers into internal ids
+    /// (new texts get new ids at their owners). Every worker calls it.
+    pub(super) fn translate(&mut self, worker: &mut Worker, dictionary: &translate::Shared) {
+        let Some(texts) = self.texts.take() else {
+            return;
+        };
+        let ids = texts.translate(worker, dictionary);
+        for ((a, b), _) in &mut self.friendships {
+            let (x, y) = (ids[*a as usize], ids[*b as usize]);
+            (*a, *b) = (x.min(y), x.max(y));
+        }
+        for (change, _) in &mut self.adoptions {
+            change.user = ids[change.user as usize];
+        }
     }
 }

@@ -4,6 +4,8 @@
 //! feed, partitioned like the table.
 
 use std::cell::RefCell;
+use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -14,6 +16,7 @@ use timely::dataflow::operators::{Operator, Probe as _};
 
 use crate::dataflow::{Coll, Diff, Time, User};
 use crate::output::layout::{self, tables as name};
+use crate::output::table::{Cell, ColType, Column};
 use crate::output::{self, table::Change, table::Row, Format};
 use crate::tables::{DegreeRow, LeaderRow, TopicRow, TopicSignificanceRow, UserRow, UserTopicRow};
 
@@ -152,6 +155,149 @@ pub struct Out<'a> {
     pub parts: usize,
     /// (worker index, peers).
     pub me: (usize, usize),
+    /// With text user ids: the texts of the users in this worker's rows.
+    pub texts: Option<&'a Texts>,
+}
+
+/// Texts of internal user ids.
+pub type Texts = HashMap<User, String>;
+
+/// A row whose user id column holds a user's text.
+struct Named<'a, R> {
+    text: &'a str,
+    row: R,
+}
+
+impl<R: Row> Row for Named<'_, R> {
+    fn columns() -> Vec<Column> {
+        // `U64` is the type of user ids, and of nothing else.
+        let mut columns = R::columns();
+        for column in &mut columns {
+            if column.ty == ColType::U64 {
+                column.ty = ColType::Str;
+            }
+        }
+        columns
+    }
+    fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>) {
+        let start = out.len();
+        self.row.cells(out);
+        for cell in &mut out[start..] {
+            if let Cell::U64(_) = cell {
+                *cell = Cell::Str(self.text);
+            }
+        }
+    }
+}
+
+/// Rows that carry one user id.
+pub trait UserOf: Ord {
+    /// The row's user.
+    fn user_of(&self) -> User;
+    /// The row order with the user's text in place of its id (`text`,
+    /// `other_text`: the users' texts). Default: the user first, as in
+    /// `users` and `user_topics`.
+    fn cmp_named(&self, text: &str, other: &Self, other_text: &str) -> Ordering {
+        text.cmp(other_text).then_with(|| self.cmp(other))
+    }
+}
+
+impl UserOf for UserRow {
+    fn user_of(&self) -> User {
+        self.user_id
+    }
+}
+impl UserOf for UserTopicRow {
+    fn user_of(&self) -> User {
+        self.user_id
+    }
+}
+impl UserOf for LeaderRow {
+    fn user_of(&self) -> User {
+        self.user_id
+    }
+    fn cmp_named(&self, text: &str, other: &Self, other_text: &str) -> Ordering {
+        (&self.topic, self.rank, text)
+            .cmp(&(&other.topic, other.rank, other_text))
+            .then_with(|| self.cmp(other))
+    }
+}
+impl<R: UserOf> UserOf for Change<R> {
+    fn user_of(&self) -> User {
+        self.row.user_of()
+    }
+    fn cmp_named(&self, text: &str, other: &Self, other_text: &str) -> Ordering {
+        self.row
+            .cmp_named(text, &other.row, other_text)
+            .then(self.op.cmp(&other.op))
+    }
+}
+impl<R: UserOf> UserOf for &R {
+    fn user_of(&self) -> User {
+        (**self).user_of()
+    }
+    fn cmp_named(&self, text: &str, other: &Self, other_text: &str) -> Ordering {
+        (**self).cmp_named(text, other, other_text)
+    }
+}
+
+/// The users of a worker's captured rows whose texts it does not hold yet.
+pub fn unknown_users(captures: &Captures, known: &Texts) -> Vec<User> {
+    let mut wanted: Vec<User> = Vec::new();
+    let users = captures.users.borrow();
+    let user_topics = captures.user_topics.borrow();
+    let leaders = captures.topic_leaders.borrow();
+    wanted.extend(users.iter().map(|(r, _, _)| r.user_id));
+    wanted.extend(user_topics.iter().map(|(r, _, _)| r.user_id));
+    wanted.extend(leaders.iter().map(|(r, _, _)| r.user_id));
+    wanted.retain(|user| !known.contains_key(user));
+    wanted.sort_unstable();
+    wanted.dedup();
+    wanted
+}
+
+/// Rows with their users' texts, in the contract's order: as the rows'
+/// own order, with each user's text compared (bytes) in place of its id.
+fn named<'a, X: UserOf>(rows: &'a [X], texts: &'a Texts) -> Vec<Named<'a, &'a X>> {
+    let mut named: Vec<Named<&X>> = rows
+        .iter()
+        .map(|row| Named {
+            text: texts
+                .get(&row.user_of())
+                .map(String::as_str)
+                .expect("the texts of every row's user were fetched"),
+            row,
+        })
+        .collect();
+    named.sort_by(|a, b| a.row.cmp_named(a.text, b.row, b.text));
+    named
+}
+
+/// Writes a table of user rows and its feeds with texts in place of ids:
+/// parts by the text's bucket, rows in the order of [`named`] within a part.
+fn write_named<R: Row + UserOf + Ord + Clone + std::fmt::Debug>(
+    out: &Out,
+    texts: &Texts,
+    (table, parts): (&str, usize),
+    captured: &Captured<R>,
+    feeds: &[Feed],
+) -> Result<(String, u64), String> {
+    let part_of = |user: User| match parts {
+        1 => 0,
+        _ => crate::ids::text_part(user, parts),
+    };
+    for (night, time) in feeds {
+        let changes = changes_at(captured, *time);
+        let rows = named(&changes, texts);
+        let feed = layout::feed(night, table);
+        write_table(out, &feed, parts, &rows, |n| part_of(n.row.user_of()))?;
+    }
+    compact(captured);
+    let updates = captured.borrow();
+    let rows: Vec<&R> = updates.iter().map(|(row, _, _)| row).collect();
+    let rows = named(&rows, texts);
+    let written = write_table(out, table, parts, &rows, |n| part_of(n.row.user_of()))?;
+    Ok((table.to_string(), written))
 }
 
 /// A night's change feed to write: the night's name and its time.
@@ -194,26 +340,47 @@ pub fn write_parts(
 ) -> Result<Vec<(String, u64)>, String> {
     let parts = out.parts;
     let by_user = move |user| user_part(user, parts);
-    let mut written = vec![
-        write_with_changes(out, name::USERS, parts, &captures.users, feeds, |r| {
-            by_user(r.user_id)
-        })?,
-        write_with_changes(
-            out,
-            name::USER_TOPICS,
-            parts,
-            &captures.user_topics,
-            feeds,
-            |r| by_user(r.user_id),
-        )?,
-        write_with_changes(
-            out,
-            name::TOPIC_LEADERS,
-            1,
-            &captures.topic_leaders,
-            feeds,
-            |_| 0,
-        )?,
+    let mut written = match out.texts {
+        None => vec![
+            write_with_changes(out, name::USERS, parts, &captures.users, feeds, |r| {
+                by_user(r.user_id)
+            })?,
+            write_with_changes(
+                out,
+                name::USER_TOPICS,
+                parts,
+                &captures.user_topics,
+                feeds,
+                |r| by_user(r.user_id),
+            )?,
+            write_with_changes(
+                out,
+                name::TOPIC_LEADERS,
+                1,
+                &captures.topic_leaders,
+                feeds,
+                |_| 0,
+            )?,
+        ],
+        Some(texts) => vec![
+            write_named(out, texts, (name::USERS, parts), &captures.users, feeds)?,
+            write_named(
+                out,
+                texts,
+                (name::USER_TOPICS, parts),
+                &captures.user_topics,
+                feeds,
+            )?,
+            write_named(
+                out,
+                texts,
+                (name::TOPIC_LEADERS, 1),
+                &captures.topic_leaders,
+                feeds,
+            )?,
+        ],
+    };
+    written.extend([
         write_with_changes(
             out,
             name::DEGREE_DISTRIBUTION,
@@ -223,7 +390,7 @@ pub fn write_parts(
             |_| 0,
         )?,
         write_with_changes(out, name::TOPICS, 1, &captures.topics, feeds, |_| 0)?,
-    ];
+    ]);
     if let Some(captured) = &captures.topic_significance {
         written.push(write_with_changes(
             out,
@@ -239,20 +406,20 @@ pub fn write_parts(
 
 /// Writes the parts `p` of a table with `p % peers == index`, from rows in
 /// sorted order.
-fn write_table<R: Row>(
+fn write_table<X: Row>(
     out: &Out,
     table: &str,
     parts: usize,
-    rows: &[&R],
-    part_of: impl Fn(&&R) -> u64,
+    rows: &[X],
+    part_of: impl Fn(&X) -> u64,
 ) -> Result<u64, String> {
     let (index, peers) = out.me;
     let dir = out.dir.join(table);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     // One pass puts the rows into their parts (in order, as they come).
-    let mut by_part: Vec<Vec<&R>> = vec![Vec::new(); parts];
+    let mut by_part: Vec<Vec<&X>> = (0..parts).map(|_| Vec::new()).collect();
     for row in rows {
-        by_part[part_of(row) as usize].push(*row);
+        by_part[part_of(row) as usize].push(row);
     }
     let mut written = 0;
     for part in (index..parts).step_by(peers) {

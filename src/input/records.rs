@@ -15,6 +15,11 @@ pub trait Record: Sized {
     const ARITY: usize;
     /// The field counts accepted, for the message when a line has another.
     const ARITIES: &'static str = "";
+    /// Whether the header line must open with a user id column name (text
+    /// ids: METRICS.md's header rule for text ids).
+    const NAMED_HEADER: bool = false;
+    /// Whether its user ids are text (for the wording of field-count errors).
+    const TEXT_IDS: bool = false;
     /// Whether a line with `n` fields can be this record.
     fn accepts(n: usize) -> bool {
         n == Self::ARITY
@@ -44,13 +49,62 @@ pub fn parse_id(field: &str) -> Result<u64, String> {
     })
 }
 
+/// A user id field: an unsigned integer (`u64`, the default) or text
+/// (`String`, with `ids = "text"`).
+pub trait UserId: Sized {
+    /// Whether a file of these ids needs a named header (`src`, `user`, ..):
+    /// text ids, since every field is then a valid id.
+    const NAMED_HEADER: bool = false;
+    /// Parses a field (`quoted`: it was written in quotes).
+    fn parse_user(field: &str, quoted: bool) -> Result<Self, String>;
+    /// The fast path of a clean `src dst` line, if this id type has one.
+    fn clean_pair(_line: &str, _sep: Sep) -> Option<(Self, Self)> {
+        None
+    }
+}
+
+impl UserId for u64 {
+    fn parse_user(field: &str, _quoted: bool) -> Result<Self, String> {
+        parse_id(field)
+    }
+    fn clean_pair(line: &str, sep: Sep) -> Option<(Self, Self)> {
+        let bytes = line.as_bytes();
+        let (src, i) = digits(bytes, 0)?;
+        let separator = match sep {
+            Sep::Comma => b',',
+            Sep::Tab => b'\t',
+            Sep::Spaces => b' ',
+        };
+        if bytes.get(i) != Some(&separator) {
+            return None;
+        }
+        let (dst, j) = digits(bytes, i + 1)?;
+        (j == bytes.len()).then_some((src, dst))
+    }
+}
+
+impl UserId for String {
+    const NAMED_HEADER: bool = true;
+    fn parse_user(field: &str, quoted: bool) -> Result<Self, String> {
+        crate::ids::check_text_id(field, quoted)?;
+        Ok(field.to_string())
+    }
+}
+
+/// Parses a user id field of a split line (a quoted field is an owned one:
+/// the `Cow` itself says whether the field was quoted).
+#[allow(clippy::ptr_arg)]
+fn user<I: UserId>(field: &Cow<'_, str>) -> Result<I, String> {
+    I::parse_user(field, matches!(field, Cow::Owned(_)))
+}
+
 /// A friendship line `src dst`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Friendship {
+pub struct Friendship<I = u64> {
     /// One end.
-    pub src: u64,
+    pub src: I,
     /// The other end.
-    pub dst: u64,
+    pub dst: I,
 }
 
 /// Parses a run of ASCII digits as a `u64` without overflow, from `at`;
@@ -68,36 +122,27 @@ fn digits(bytes: &[u8], at: usize) -> Option<(u64, usize)> {
     (i > at).then_some((value, i))
 }
 
-impl Record for Friendship {
+impl<I: UserId> Record for Friendship<I> {
     const FIELDS: &'static str = "src dst";
     const ARITY: usize = 2;
+    const NAMED_HEADER: bool = I::NAMED_HEADER;
+    const TEXT_IDS: bool = I::NAMED_HEADER;
     fn parse_clean(line: &str, sep: Sep) -> Option<Self> {
-        let bytes = line.as_bytes();
-        let (src, i) = digits(bytes, 0)?;
-        let separator = match sep {
-            Sep::Comma => b',',
-            Sep::Tab => b'\t',
-            Sep::Spaces => b' ',
-        };
-        if bytes.get(i) != Some(&separator) {
-            return None;
-        }
-        let (dst, j) = digits(bytes, i + 1)?;
-        (j == bytes.len()).then_some(Friendship { src, dst })
+        I::clean_pair(line, sep).map(|(src, dst)| Friendship { src, dst })
     }
     fn parse(fields: &[Cow<'_, str>]) -> Result<Self, String> {
         Ok(Friendship {
-            src: parse_id(&fields[0])?,
-            dst: parse_id(&fields[1])?,
+            src: user(&fields[0])?,
+            dst: user(&fields[1])?,
         })
     }
 }
 
 /// An adoption line `user topic day`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Adoption {
+pub struct Adoption<I = u64> {
     /// The user.
-    pub user: u64,
+    pub user: I,
     /// The topic, non-empty.
     pub topic: String,
     /// Days since 1970-01-01.
@@ -113,12 +158,14 @@ pub fn parse_topic(field: &str) -> Result<String, String> {
     }
 }
 
-impl Record for Adoption {
+impl<I: UserId> Record for Adoption<I> {
     const FIELDS: &'static str = "user topic day";
     const ARITY: usize = 3;
+    const NAMED_HEADER: bool = I::NAMED_HEADER;
+    const TEXT_IDS: bool = I::NAMED_HEADER;
     fn parse(fields: &[Cow<'_, str>]) -> Result<Self, String> {
         Ok(Adoption {
-            user: parse_id(&fields[0])?,
+            user: user(&fields[0])?,
             topic: parse_topic(&fields[1])?,
             day: crate::date::parse_day(&fields[2])?,
         })
@@ -147,15 +194,16 @@ pub fn parse_op(field: &str) -> Result<Op, String> {
 
 /// A friendship delta line `+ src dst` or `- src dst`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FriendshipChange {
+pub struct FriendshipChange<I = u64> {
     /// Add or remove.
     pub op: Op,
     /// The friendship.
-    pub friendship: Friendship,
+    pub friendship: Friendship<I>,
 }
 
-impl Record for FriendshipChange {
+impl<I: UserId> Record for FriendshipChange<I> {
     const FIELDS: &'static str = "op src dst";
+    const TEXT_IDS: bool = I::NAMED_HEADER;
     const ARITY: usize = 3;
     fn parse(fields: &[Cow<'_, str>]) -> Result<Self, String> {
         Ok(FriendshipChange {
@@ -168,19 +216,20 @@ impl Record for FriendshipChange {
 /// An adoption delta line `+ user topic day` or `- user topic [day]` (a
 /// day after `-` is allowed and ignored).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AdoptionChange {
+pub struct AdoptionChange<I = u64> {
     /// Add or remove.
     pub op: Op,
     /// The user.
-    pub user: u64,
+    pub user: I,
     /// The topic.
     pub topic: String,
     /// The day of an add (days since 1970-01-01); ignored for a remove.
     pub day: i32,
 }
 
-impl Record for AdoptionChange {
+impl<I: UserId> Record for AdoptionChange<I> {
     const FIELDS: &'static str = "op user topic day";
+    const TEXT_IDS: bool = I::NAMED_HEADER;
     const ARITY: usize = 4;
     const ARITIES: &'static str = "3 or 4";
     fn accepts(n: usize) -> bool {
@@ -188,7 +237,7 @@ impl Record for AdoptionChange {
     }
     fn parse(fields: &[Cow<'_, str>]) -> Result<Self, String> {
         let op = parse_op(&fields[0])?;
-        let user = parse_id(&fields[1])?;
+        let user = user(&fields[1])?;
         let topic = parse_topic(&fields[2])?;
         let day = match (op, fields.get(3)) {
             (Op::Add, Some(day)) => crate::date::parse_day(day)?,
@@ -306,7 +355,9 @@ pub fn parse_share<R: Record>(
     let mut storage: Vec<Cow<'static, str>> = Vec::with_capacity(R::ARITY + 1);
     let mut bad_at: Vec<(u64, String)> = Vec::new();
     let read = lines::read_share(source, share, |line| {
-        if let Ok(text) = line.text {
+        // A text-id file's first line may be a header that parses as a record.
+        let maybe_header = R::NAMED_HEADER && line.offset == sniff.first_record_offset;
+        if let (Ok(text), false) = (&line.text, maybe_header) {
             if let Some(record) = R::parse_clean(text, sniff.sep) {
                 report.records += 1;
                 emit(record, line.offset);
@@ -316,6 +367,13 @@ pub fn parse_share<R: Record>(
         let mut fields: Vec<Cow<'_, str>> = reuse(std::mem::take(&mut storage));
         let result = line.text.and_then(|text| {
             split(text, sniff.sep, &mut fields)?;
+            if R::NAMED_HEADER
+                && line.offset == sniff.first_record_offset
+                && fields.iter().all(|f| is_plain_name(f))
+                && fields.first().is_some_and(|f| crate::ids::opens_header(f))
+            {
+                return Ok(None);
+            }
             if !R::accepts(fields.len()) {
                 let found = fields.len();
                 let expected = if R::ARITIES.is_empty() {
@@ -323,20 +381,27 @@ pub fn parse_share<R: Record>(
                 } else {
                     R::ARITIES.to_string()
                 };
+                let hint = if R::TEXT_IDS && found > R::ARITY && sniff.sep != Sep::Spaces {
+                    ": an id or topic that holds the separator must be quoted (\"a,b\")"
+                } else {
+                    ""
+                };
                 return Err(format!(
-                    "expected {expected} fields ({}), found {found}",
+                    "expected {expected} fields ({}), found {found}{hint}",
                     R::FIELDS
                 ));
             }
-            R::parse(&fields)
+            R::parse(&fields).map(Some)
         });
         match result {
-            Ok(record) => {
+            Ok(None) => report.header = true,
+            Ok(Some(record)) => {
                 report.records += 1;
                 emit(record, line.offset);
             }
             Err(_)
-                if line.offset == sniff.first_record_offset
+                if !R::NAMED_HEADER
+                    && line.offset == sniff.first_record_offset
                     && !fields.is_empty()
                     && fields.iter().all(|f| is_plain_name(f)) =>
             {
@@ -453,14 +518,14 @@ mod fast_path {
         for (line, sep) in cases {
             let mut fields = Vec::new();
             split(line, sep, &mut fields).unwrap();
-            let general = (fields.len() == 2)
+            let general: Option<Friendship> = (fields.len() == 2)
                 .then(|| Friendship::parse(&fields).ok())
                 .flatten();
-            if let Some(fast) = Friendship::parse_clean(line, sep) {
+            if let Some(fast) = Friendship::<u64>::parse_clean(line, sep) {
                 assert_eq!(Some(fast), general, "{line:?}");
             }
         }
-        assert!(Friendship::parse_clean("1,2", Sep::Comma).is_some());
-        assert!(Friendship::parse_clean("18446744073709551616,0", Sep::Comma).is_none());
+        assert!(Friendship::<u64>::parse_clean("1,2", Sep::Comma).is_some());
+        assert!(Friendship::<u64>::parse_clean("18446744073709551616,0", Sep::Comma).is_none());
     }
 }

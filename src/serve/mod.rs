@@ -316,7 +316,7 @@ fn read_night(
         .and_then(|night| NightInput::open(night).map_err(|bad| bad.to_string()))
         .map_err(|reason| vec![reason])?;
     let me = (worker.index(), worker.peers());
-    let records = read::read_night(&night, me, context.stop_after());
+    let records = read::read_night(&night, me, context.stop_after(), context.job.ids);
     let mut read = ReadStats::default();
     for stats in agree::gather(worker, records.stats.clone()) {
         read.add(&stats);

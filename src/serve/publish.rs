@@ -62,6 +62,7 @@ pub fn publish_epoch(
                 &engine.adoption_state.borrow().set,
             ),
         }
+        .and_then(|()| checkpoint::write_engine_ids(&context.staging, index, engine))
         .map_err(Error::Runtime)?;
         Ok(written)
     });
@@ -110,6 +111,7 @@ pub fn publish_epoch(
             adoptions: sizes.iter().map(|s| s.1).sum(),
             topics: engine.dictionary.borrow().names().to_vec(),
             logs: plan.logs().to_vec(),
+            ids: job.ids,
         };
         let read = ReadStats {
             headers: manifest.base.header_lines,

@@ -1,0 +1,228 @@
+//! Text user ids on their way in and out: every worker asks the owners of
+//! the texts (or ids) it holds, through a small dataflow of its own, and
+//! gets the answers back. No worker holds the whole dictionary: each owns
+//! the buckets `b` with `b % peers == index` (see [`crate::ids`]).
+//!
+//! - **in**: a worker reads its shares with text ids, numbers the distinct
+//!   texts it saw locally, and asks their owners for internal ids
+//!   ([`to_internal`]); records then flow with internal ids like integers;
+//! - **out**: before writing, a worker asks the owners for the texts of the
+//!   ids in the rows it writes ([`to_text`]) and keeps them;
+//! - **resume**: entries read back from a checkpoint go to their owners at
+//!   the current worker count ([`redistribute`]).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::rc::Rc;
+use std::time::Duration;
+
+use timely::dataflow::operators::vec::Map;
+use timely::dataflow::operators::{Exchange, Input, Inspect, Probe as _};
+use timely::worker::Worker;
+use timely::ExchangeData;
+
+use crate::dataflow::Time;
+use crate::ids::{self, Dictionary};
+use crate::input::lines::Sep;
+use crate::input::records::UserId;
+
+/// A worker's part of the dictionary, shared with the operators that need
+/// texts (the leaders' tie-break).
+pub type Shared = Rc<RefCell<Dictionary>>;
+
+/// Sends each request to worker `route(request) % peers`, where `answer`
+/// turns it into a reply, and returns this worker's replies (in no order).
+/// Every worker must call it at the same point (it builds a dataflow).
+fn round_trip<Q, A>(
+    worker: &mut Worker,
+    requests: Vec<Q>,
+    route: impl Fn(&Q) -> u64 + 'static,
+    mut answer: impl FnMut(Q) -> A + 'static,
+) -> Vec<A>
+where
+    Q: ExchangeData + Clone,
+    A: ExchangeData + Clone,
+{
+    let replies: Rc<RefCell<Vec<A>>> = Rc::default();
+    let sink = Rc::clone(&replies);
+    let me = worker.index();
+    let (mut input, probe) = worker.dataflow::<Time, _, _>(|scope| {
+        let (input, requests) = scope.new_input::<Vec<(usize, Q)>>();
+        let (probe, _) = requests
+            .exchange(move |(_, request): &(usize, Q)| route(request))
+            .map(move |(asker, request)| (asker, answer(request)))
+            .exchange(|(asker, _): &(usize, A)| *asker as u64)
+            .inspect(move |(_, reply): &(usize, A)| sink.borrow_mut().push(reply.clone()))
+            .probe();
+        (input, probe)
+    });
+    for request in requests {
+        input.send((me, request));
+    }
+    drop(input);
+    while !probe.done() {
+        worker.step_or_park(Some(Duration::from_millis(20)));
+    }
+    let replies = std::mem::take(&mut *replies.borrow_mut());
+    replies
+}
+
+/// Ids up to this many bytes are kept inline in [`LocalTexts`]' table, so
+/// that a lookup that finds one touches only the table, never the heap.
+const INLINE: usize = 31;
+
+/// The distinct text ids a worker saw in its shares, numbered locally in
+/// the order first seen; records hold these numbers until translated.
+#[derive(Debug, Default)]
+pub struct LocalTexts {
+    /// Ids of at most [`INLINE`] bytes: length, then the bytes, zero-padded.
+    short: HashMap<[u8; INLINE + 1], u32, BuildHasherDefault<ids::TextHasher>>,
+    long: ids::TextMap<u32>,
+    texts: Vec<Rc<str>>,
+    /// The two short ids numbered last: lines sorted by their first id
+    /// repeat it, and a hit here saves a miss in the table.
+    recent: [([u8; INLINE + 1], u32); 2],
+}
+
+impl LocalTexts {
+    /// The local number of `text` (copied only the first time it is seen).
+    pub fn number(&mut self, text: &str) -> u32 {
+        let n = self.texts.len() as u32;
+        if text.len() <= INLINE {
+            let mut key = [0u8; INLINE + 1];
+            key[0] = text.len() as u8;
+            key[1..=text.len()].copy_from_slice(text.as_bytes());
+            if let Some((_, number)) = self.recent.iter().find(|(k, _)| *k == key) {
+                return *number;
+            }
+            let number = *self.short.entry(key).or_insert(n);
+            if number == n {
+                self.texts.push(Rc::from(text));
+            }
+            self.recent = [self.recent[1], (key, number)];
+            return number;
+        }
+        if let Some(&number) = self.long.get(text) {
+            return number;
+        }
+        let text: Rc<str> = Rc::from(text);
+        self.texts.push(Rc::clone(&text));
+        self.long.insert(text, n);
+        n
+    }
+
+    /// The internal ids of the texts by local number, from their owners
+    /// (who hand out new ones for texts they have not seen).
+    pub fn translate(self, worker: &mut Worker, dictionary: &Shared) -> Vec<u64> {
+        drop((self.short, self.long));
+        let texts = self.texts.iter().map(|t| t.to_string()).collect();
+        drop(self.texts);
+        to_internal(worker, dictionary, texts)
+    }
+}
+
+thread_local! {
+    /// The texts numbered by [`Numbered`] ids as this worker (thread) parses.
+    static NUMBERED: RefCell<LocalTexts> = RefCell::default();
+}
+
+/// A text user id, checked and numbered as it is parsed (in this worker's
+/// [`LocalTexts`]), so that records carry a `u32` and no string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Numbered(pub u32);
+
+impl Numbered {
+    /// The texts numbered on this thread since the last call.
+    pub fn take() -> LocalTexts {
+        NUMBERED.with(|local| std::mem::take(&mut *local.borrow_mut()))
+    }
+
+    fn of(text: &str) -> Numbered {
+        Numbered(NUMBERED.with(|local| local.borrow_mut().number(text)))
+    }
+}
+
+impl UserId for Numbered {
+    const NAMED_HEADER: bool = true;
+    fn parse_user(field: &str, quoted: bool) -> Result<Self, String> {
+        ids::check_text_id(field, quoted)?;
+        Ok(Numbered::of(field))
+    }
+    /// A line without quotes that splits into two valid ids, split as the
+    /// general path splits it (anything else takes that path).
+    fn clean_pair(line: &str, sep: Sep) -> Option<(Self, Self)> {
+        let (a, b) = match sep {
+            Sep::Spaces => {
+                let mut fields = line.split_ascii_whitespace();
+                let pair = (fields.next()?, fields.next()?);
+                fields.next().is_none().then_some(pair)?
+            }
+            Sep::Comma | Sep::Tab => {
+                let c = if sep == Sep::Comma { b',' } else { b'\t' };
+                if line.contains('"') && sep == Sep::Comma {
+                    return None;
+                }
+                let i = memchr::memchr(c, line.as_bytes())?;
+                let (a, b) = (&line[..i], &line[i + 1..]);
+                if memchr::memchr(c, b.as_bytes()).is_some() {
+                    return None;
+                }
+                (a.trim(), b.trim())
+            }
+        };
+        (ids::check_text_id(a, false).is_ok() && ids::check_text_id(b, false).is_ok())
+            .then(|| (Numbered::of(a), Numbered::of(b)))
+    }
+}
+
+/// The internal ids of `texts`, in order, from their owners.
+pub fn to_internal(worker: &mut Worker, dictionary: &Shared, texts: Vec<String>) -> Vec<u64> {
+    let owned = Rc::clone(dictionary);
+    let requests: Vec<(u32, String)> = texts
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| (i as u32, text))
+        .collect();
+    let n = requests.len();
+    let replies = round_trip(
+        worker,
+        requests,
+        |(_, text): &(u32, String)| ids::bucket_of_text(text.as_bytes()),
+        move |(i, text): (u32, String)| (i, owned.borrow_mut().intern(&text)),
+    );
+    let mut out = vec![0; n];
+    for (i, id) in replies {
+        out[i as usize] = id;
+    }
+    out
+}
+
+/// The texts of `wanted` internal ids, from their owners.
+pub fn to_text(worker: &mut Worker, dictionary: &Shared, wanted: Vec<u64>) -> Vec<(u64, String)> {
+    let owned = Rc::clone(dictionary);
+    round_trip(
+        worker,
+        wanted,
+        |id: &u64| ids::bucket_of_id(*id),
+        move |id: u64| {
+            let text = owned
+                .borrow()
+                .text(id)
+                .expect("every internal id has its text at its owner")
+                .to_string();
+            (id, text)
+        },
+    )
+}
+
+/// Sends checkpoint entries to their owners at this worker count.
+pub fn redistribute(worker: &mut Worker, dictionary: &Shared, entries: Vec<(u64, String)>) {
+    let owned = Rc::clone(dictionary);
+    round_trip(
+        worker,
+        entries,
+        |(id, _): &(u64, String)| ids::bucket_of_id(*id),
+        move |(id, text): (u64, String)| owned.borrow_mut().restore(id, &text),
+    );
+}
