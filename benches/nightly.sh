@@ -47,6 +47,7 @@ DATA="$ROOT/target/bench-data/$USERS-n$NIGHTS"
 OUT="$ROOT/target/bench-out/nightly-$USERS-n$NIGHTS"
 RESULTS="$ROOT/target/bench-results"
 REPORT="$RESULTS/nightly-$(date +%Y-%m-%d-%H%M%S).md"
+mkdir -p "$RESULTS"
 
 need_time
 REACH_SOURCE="$REACH"
