@@ -19,7 +19,7 @@ use crate::ids::IdMode;
 use crate::input::lines::{self, Sniff};
 use crate::input::nights::Night;
 use crate::input::records::{
-    self, Adoption, AdoptionChange, BadLine, Friendship, FriendshipChange, Op,
+    self, Adoption, AdoptionChange, BadLine, Friendship, FriendshipChange, Op, UserId,
 };
 use crate::input::{self, ReadStats, Source};
 
@@ -355,14 +355,32 @@ pub fn read_night(
     stop_after: usize,
     ids: IdMode,
 ) -> NightRecords {
-    if ids == IdMode::Text {
-        return read_text_night(night, me, stop_after);
+    match ids {
+        IdMode::Integer => read_night_of::<u64>(night, me, stop_after, |id| id),
+        IdMode::Text => {
+            // Records hold local numbers of their texts until
+            // [`NightRecords::translate`] (which orients friendships again).
+            drop(Numbered::take());
+            let mut records = read_night_of::<Numbered>(night, me, stop_after, |n| User::from(n.0));
+            records.texts = Some(Numbered::take());
+            records
+        }
     }
+}
+
+/// Reads this worker's share of a night whose user ids are `I`, each made a
+/// `User` by `user` (itself for integer ids, a local number for text ids).
+fn read_night_of<I: UserId>(
+    night: &NightInput,
+    me: (usize, usize),
+    stop_after: usize,
+    user: impl Fn(I) -> User,
+) -> NightRecords {
     let mut stats = ReadStats::default();
     let mut friendships = Vec::new();
     let (sources, sniffs): (Vec<Source>, Vec<Sniff>) = night.friendships.iter().cloned().unzip();
     let mut self_loops = 0;
-    stats.friendship_changes += read_shares::<FriendshipChange>(
+    stats.friendship_changes += read_shares::<FriendshipChange<I>>(
         &sources,
         &sniffs,
         me,
@@ -371,6 +389,7 @@ pub fn read_night(
         None,
         |change, offset| {
             let Friendship { src, dst } = change.friendship;
+            let (src, dst) = (user(src), user(dst));
             if src == dst {
                 self_loops += 1;
             } else {
@@ -382,54 +401,7 @@ pub fn read_night(
     stats.self_loops += self_loops;
     let (sources, sniffs): (Vec<Source>, Vec<Sniff>) = night.adoptions.iter().cloned().unzip();
     let mut adoptions = Vec::new();
-    stats.adoption_changes += read_shares::<AdoptionChange>(
-        &sources,
-        &sniffs,
-        me,
-        &mut stats,
-        stop_after,
-        None,
-        |change, offset| adoptions.push((change, offset)),
-    );
-    NightRecords {
-        friendships,
-        adoptions,
-        texts: None,
-        stats,
-    }
-}
-
-/// Reads this worker's share of a night with text ids: records hold local
-/// numbers of their texts until [`NightRecords::translate`].
-fn read_text_night(night: &NightInput, me: (usize, usize), stop_after: usize) -> NightRecords {
-    let mut stats = ReadStats::default();
-    drop(Numbered::take());
-    let mut friendships = Vec::new();
-    let (sources, sniffs): (Vec<Source>, Vec<Sniff>) = night.friendships.iter().cloned().unzip();
-    let mut self_loops = 0;
-    stats.friendship_changes += read_shares::<FriendshipChange<Numbered>>(
-        &sources,
-        &sniffs,
-        me,
-        &mut stats,
-        stop_after,
-        None,
-        |change, offset| {
-            let Friendship { src, dst } = change.friendship;
-            if src == dst {
-                self_loops += 1;
-            } else {
-                let (a, b) = (User::from(src.0), User::from(dst.0));
-                // Oriented once translated.
-                let remove = change.op == Op::Remove;
-                friendships.push(((a, b), op_seq(offset, remove)));
-            }
-        },
-    );
-    stats.self_loops += self_loops;
-    let (sources, sniffs): (Vec<Source>, Vec<Sniff>) = night.adoptions.iter().cloned().unzip();
-    let mut adoptions = Vec::new();
-    stats.adoption_changes += read_shares::<AdoptionChange<Numbered>>(
+    stats.adoption_changes += read_shares::<AdoptionChange<I>>(
         &sources,
         &sniffs,
         me,
@@ -439,7 +411,7 @@ fn read_text_night(night: &NightInput, me: (usize, usize), stop_after: usize) ->
         |change, offset| {
             let change = AdoptionChange {
                 op: change.op,
-                user: User::from(change.user.0),
+                user: user(change.user),
                 topic: change.topic,
                 day: change.day,
             };
@@ -449,7 +421,7 @@ fn read_text_night(night: &NightInput, me: (usize, usize), stop_after: usize) ->
     NightRecords {
         friendships,
         adoptions,
-        texts: Some(Numbered::take()),
+        texts: None,
         stats,
     }
 }
