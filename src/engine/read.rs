@@ -116,18 +116,31 @@ pub struct LocalAdoptions {
 
 /// Reads this worker's share of the adoption files.
 pub fn read_adoptions(
+    files: (&[Source], &[Sniff]),
+    me: (usize, usize),
+    stats: &mut ReadStats,
+    stop_after: usize,
+    progress: Option<&indicatif::ProgressBar>,
+) -> LocalAdoptions {
+    read_adoptions_of::<u64>(files, me, stats, stop_after, progress, |id| id)
+}
+
+/// Reads this worker's share of adoption files whose user ids are `I`, each
+/// made a `User` by `user` (itself, or a text's local number).
+fn read_adoptions_of<I: UserId>(
     (sources, sniffs): (&[Source], &[Sniff]),
     me: (usize, usize),
     stats: &mut ReadStats,
     stop_after: usize,
     progress: Option<&indicatif::ProgressBar>,
+    user: impl Fn(I) -> User,
 ) -> LocalAdoptions {
     let mut local = LocalAdoptions {
         records: Vec::new(),
         names: Vec::new(),
     };
     let mut ids: HashMap<String, u32> = HashMap::new();
-    stats.adoption_records += read_shares::<Adoption>(
+    stats.adoption_records += read_shares::<Adoption<I>>(
         sources,
         sniffs,
         me,
@@ -140,7 +153,7 @@ pub fn read_adoptions(
                 local.names.push(name.clone());
                 next
             });
-            local.records.push((adoption.user, id, adoption.day));
+            local.records.push((user(adoption.user), id, adoption.day));
         },
     );
     local
@@ -158,29 +171,13 @@ pub fn read_text_base(
 ) -> (LocalAdoptions, Vec<(User, User)>) {
     let me = (worker.index(), worker.peers());
     drop(Numbered::take());
-    let mut local = LocalAdoptions {
-        records: Vec::new(),
-        names: Vec::new(),
-    };
-    let mut topics: HashMap<String, u32> = HashMap::new();
-    let (sources, sniffs) = base.adoptions;
-    stats.adoption_records += read_shares::<Adoption<Numbered>>(
-        sources,
-        sniffs,
+    let mut local = read_adoptions_of::<Numbered>(
+        base.adoptions,
         me,
         stats,
         base.stop_after,
         base.progress,
-        |adoption, _offset| {
-            let next = topics.len() as u32;
-            let topic = *topics.entry(adoption.topic).or_insert_with_key(|name| {
-                local.names.push(name.clone());
-                next
-            });
-            local
-                .records
-                .push((User::from(adoption.user.0), topic, adoption.day));
-        },
+        |n| User::from(n.0),
     );
     let (sources, sniffs) = base.friendships;
     let bytes: u64 = sources.iter().map(|s| s.bytes).sum();
