@@ -6,10 +6,12 @@
 //! and from a `reach serve` output, then compared with their final tables.
 //! A base computed with other parameters must make it fail.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const REACH: &str = env!("CARGO_BIN_EXE_reach");
+use common::{reach_ok as reach, TABLES};
 
 fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
@@ -77,15 +79,6 @@ fn duckdb_missing() -> Option<String> {
     }
 }
 
-fn reach(args: &[&str]) {
-    let out = Command::new(REACH).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "reach {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn apply_feeds(base: &Path, nightly: &Path) -> Output {
     Command::new("python3")
         .arg(repo("docs/recipes/apply_feeds.py"))
@@ -151,13 +144,7 @@ fn the_feed_recipe_runs_end_to_end() {
             ),
             "{said}"
         );
-        for table in [
-            "users",
-            "user_topics",
-            "topic_leaders",
-            "degree_distribution",
-            "topics",
-        ] {
+        for table in TABLES {
             assert!(
                 said.contains(&format!("{table} (delete+insert): ")),
                 "{said}"

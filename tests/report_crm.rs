@@ -16,13 +16,12 @@ mod page;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::*;
 use page::*;
 use reach::job::{Job, Overrides};
 
-const REACH: &str = env!("CARGO_BIN_EXE_reach");
+use common::reach_ok as reach;
 
 /// The tiers in the order the product defines them (METRICS.md).
 const TIER_ORDER: [&str; 4] = [
@@ -57,15 +56,6 @@ fn rows(document: &Node, attr: &str) -> Vec<(String, BTreeMap<String, String>)> 
             Some((id, cells))
         })
         .collect()
-}
-
-fn reach(args: &[&str]) {
-    let out = Command::new(REACH).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "reach {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A generated dataset with `nights` nights under `dir/data`.

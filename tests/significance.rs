@@ -373,13 +373,7 @@ fn network_study_job_runs() {
         job.params.shuffle_seed,
     );
     assert_rows_match(&out, &expected, "network-study");
-    for table in [
-        "users",
-        "user_topics",
-        "topic_leaders",
-        "degree_distribution",
-        "topics",
-    ] {
+    for table in TABLES {
         assert!(out.join(table).is_dir(), "{table}");
     }
     // The study's report shows the table it was built from: how many topics

@@ -256,13 +256,7 @@ fn a_text_run_equals_an_integer_run_of_the_same_decimal_ids() {
     let mut job = text_job(&fp, Some(&ap), &integer, 2, &["top_k=30"]);
     job.ids = IdMode::Integer;
     reach::run::run(&job, true).unwrap();
-    for table in [
-        "users",
-        "user_topics",
-        "topic_leaders",
-        "degree_distribution",
-        "topics",
-    ] {
+    for table in TABLES {
         assert_eq!(rows(&text, table), rows(&integer, table), "{table}");
     }
     // Leaders are ordered by the contract (topic, rank): the same bytes.

@@ -8,6 +8,15 @@ use std::path::{Path, PathBuf};
 
 use reach::job::{Format, Job, Overrides};
 
+/// The tables every all-tables run writes (`topic_significance` aside).
+pub const TABLES: [&str; 5] = [
+    "users",
+    "user_topics",
+    "topic_leaders",
+    "degree_distribution",
+    "topics",
+];
+
 mod processes;
 #[allow(unused_imports)] // not every test file starts processes
 pub use processes::*;

@@ -77,3 +77,17 @@ pub fn errors(stderr: &str, hostfile: &Path) -> Vec<String> {
         .map(|l| l.replace(&hostfile.display().to_string(), "HOSTS"))
         .collect()
 }
+
+/// Runs `reach ARGS` to completion and asserts it succeeded (its stderr in
+/// the message otherwise).
+pub fn reach_ok(args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_reach"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "reach {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
