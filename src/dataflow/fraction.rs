@@ -36,6 +36,31 @@ pub fn credit_of(shares: impl Iterator<Item = (u32, Diff)> + Clone) -> f64 {
     }
 }
 
+/// `sum of n / k` over `(k, n)`, divided by `scale`, as the `f64` nearest
+/// the exact fraction (money: `n` in units of `1 / scale`), so that equal
+/// sums are equal bits whatever the order of the terms. The terms are put
+/// over the least common multiple of the `k`; where that or the numerator
+/// outgrows 128 bits, a float sum in the terms' order is the last resort.
+pub fn money_of(terms: impl Iterator<Item = (u32, u128)> + Clone, scale: u128) -> f64 {
+    let exact = || -> Option<f64> {
+        let mut lcm: u128 = 1;
+        for (k, _) in terms.clone() {
+            let k = u128::from(k.max(1));
+            lcm = lcm.checked_mul(k / gcd_u128(lcm % k, k))?;
+        }
+        let mut num: u128 = 0;
+        for (k, n) in terms.clone() {
+            num = num.checked_add(n.checked_mul(lcm / u128::from(k.max(1)))?)?;
+        }
+        Some(ratio(num, lcm.checked_mul(scale)?))
+    };
+    exact().unwrap_or_else(|| {
+        terms
+            .map(|(k, n)| n as f64 / f64::from(k.max(1)) / scale as f64)
+            .sum()
+    })
+}
+
 /// `sum of n / k` as a fraction in `u128`, reduced after every term.
 fn exact_sum_reducing(shares: impl Iterator<Item = (u32, Diff)>) -> Option<(u128, u128)> {
     shares
@@ -124,6 +149,18 @@ fn ratio(num: u128, den: u128) -> f64 {
 mod tests {
     use super::*;
     use crate::hash::mix;
+
+    #[test]
+    fn money_is_the_exact_sum_scaled() {
+        // 10.0000 / 3 + 5.0000 / 6 + 2.5000 = 3.3333.. + 0.8333.. + 2.5 = 6.6666..
+        let terms = [(3, 100_000u128), (6, 50_000), (1, 25_000)];
+        assert_eq!(money_of(terms.into_iter(), 10_000), 20.0 / 3.0);
+        assert_eq!(money_of([(1, 125_000u128)].into_iter(), 10_000), 12.5);
+        assert_eq!(money_of(std::iter::empty(), 10_000), 0.0);
+        // The order of the terms does not move a bit.
+        let reversed = [(1, 25_000u128), (6, 50_000), (3, 100_000)];
+        assert_eq!(money_of(reversed.into_iter(), 10_000), 20.0 / 3.0);
+    }
 
     #[test]
     fn credit_is_the_nearest_float_to_the_exact_sum() {

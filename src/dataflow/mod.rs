@@ -14,6 +14,7 @@
 //! operators they are built from, where differential's own do not serve,
 //! are in [`operators`].
 
+pub mod customers;
 pub mod fraction;
 pub mod friends;
 pub mod graph;
@@ -92,7 +93,7 @@ pub fn build<'s>(
             dictionary.clone(),
         )
     });
-    let user_topics = topical::user_topics(adoptions, co_adoptions, params.window_days);
+    let (user_topics, _shares) = topical::user_topics(adoptions, co_adoptions, params.window_days);
     let leaders = leaders::leaders(user_topics.clone(), params.top_k, texts);
     let users = tiers::users(
         counts,

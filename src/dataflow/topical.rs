@@ -319,12 +319,27 @@ enum Part {
     Credit(Decimal),
 }
 
-/// Every per-adoption metric, one [`UserTopic`] per current adoption.
+/// The credit shares: per persuaded adoption `(v, t)`, its k and each of
+/// its persuaders (read by the customers' influenced revenue).
+pub struct Shares<'s>(Coll<'s, ((User, Topic), Share)>);
+
+impl<'s> Shares<'s> {
+    /// `((v, t), u)` for each persuader `u` of the persuaded adoption `(v, t)`.
+    pub fn persuaders(self) -> Coll<'s, ((User, Topic), User)> {
+        self.0.flat_map(|(adoption, share)| match share {
+            Share::To(persuader, _) => Some((adoption, persuader)),
+            Share::Persuaders(_) => None,
+        })
+    }
+}
+
+/// Every per-adoption metric, one [`UserTopic`] per current adoption, and
+/// the credit shares they were computed from.
 pub fn user_topics<'s>(
     adoptions: Coll<'s, ((User, Topic), Day)>,
     co_adoptions: Coll<'s, CoAdoption>,
     window_days: u32,
-) -> Coll<'s, UserTopic> {
+) -> (Coll<'s, UserTopic>, Shares<'s>) {
     let window = i64::from(window_days);
     let reach = co_adoptions
         .clone()
@@ -356,6 +371,7 @@ pub fn user_topics<'s>(
             }
         },
     );
+    let kept = Shares(shares.clone());
     let persuaders = shares.clone().flat_map(|(adoption, share)| match share {
         Share::Persuaders(k) => Some((adoption, k)),
         Share::To(..) => None,
@@ -387,7 +403,7 @@ pub fn user_topics<'s>(
                 (adoption, Part::Persuaded(persuaded)),
             ]
         }));
-    reduce_current(
+    let rows = reduce_current(
         parts,
         "UserTopics",
         adoption_route,
@@ -418,7 +434,8 @@ pub fn user_topics<'s>(
                 output.push(row);
             }
         },
-    )
+    );
+    (rows, kept)
 }
 
 /// Sends an adoption's rows to their worker.

@@ -157,7 +157,7 @@ where
 /// Merges sorted, consolidated `changes` into sorted, consolidated
 /// `values`, into `merged` (cleared first); drops values whose count
 /// reaches zero.
-fn merge<V: Ord + Clone>(
+pub(crate) fn merge<V: Ord + Clone>(
     values: &[(V, Diff)],
     changes: impl ExactSizeIterator<Item = (V, Diff)>,
     merged: &mut Vec<(V, Diff)>,
@@ -181,7 +181,7 @@ fn merge<V: Ord + Clone>(
 
 /// Calls `give` with `-1` for each output of `old` not in `new` and `+1`
 /// for each of `new` not in `old` (both sorted).
-fn emit_difference<O: Ord + Clone>(old: &[O], new: &[O], mut give: impl FnMut(O, Diff)) {
+pub(crate) fn emit_difference<O: Ord + Clone>(old: &[O], new: &[O], mut give: impl FnMut(O, Diff)) {
     let (mut i, mut j) = (0, 0);
     while i < old.len() || j < new.len() {
         match (old.get(i), new.get(j)) {

@@ -10,6 +10,10 @@
 //!                          (friends: endpoint counts)
 //! current::reduce_current  per key, logic over the key's current values; emits the change
 //!                          (topical, leaders, tiers; stash/next_complete: the pending-times loop)
+//! global::with_global     each key's value with a small broadcast collection; a change of
+//!                          that collection recomputes every key (customers: RFM scores)
+//! multiset::multiset      records that repeat + nightly changes ─▶ the multiset, `-` removing
+//!                          one copy if there is one (customers: purchases)
 //! lookup::lookup           requests looked up in an arrangement, at times Before or Through
 //!                          the request's (topical: the half joins of the delta query)
 //! ```
@@ -19,5 +23,7 @@
 
 pub mod combine;
 pub mod current;
+pub mod global;
 pub mod lookup;
+pub mod multiset;
 pub mod set;

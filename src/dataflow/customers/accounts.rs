@@ -1,0 +1,172 @@
+//! A customer's accounts: the mapped accounts that are in `users`, with
+//! what each lends the customer (friends, influence, persuaded, leading a
+//! topic, its persuaded adoptions), and `friend_count(c)` over several
+//! accounts: `|(union of N(a) for a in A(c)) \ A(c)|`.
+//!
+//! A customer with one account has that account's friend count, so only
+//! customers with two or more accounts look their accounts' friends up in
+//! the graph (few customers: the join touches only their accounts).
+
+use serde::{Deserialize, Serialize};
+
+use super::Customer;
+use crate::dataflow::friends::FriendsByUser;
+use crate::dataflow::leaders::Leader;
+use crate::dataflow::operators::current::reduce_current;
+use crate::dataflow::topical::UserTopic;
+use crate::dataflow::{Coll, Day, Topic, User};
+use crate::hash::mix;
+use crate::tables::{Decimal, UserRow};
+
+/// What an account of `A(c)` lends its customer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Account {
+    /// The account.
+    pub user: User,
+    /// Its friend count.
+    pub friends: u32,
+    /// Its influence.
+    pub influence: Decimal,
+    /// Its persuaded_total.
+    pub persuaded: u64,
+    /// Whether it leads a topic.
+    pub leads: bool,
+}
+
+/// A persuaded adoption of a customer's account: `(v, a(v, t), k(v, t))`.
+pub type Adopted = (User, Day, u32);
+
+/// What [`accounts`] gives.
+pub struct Accounts<'s> {
+    /// `(c, account)` for every account of `A(c)`.
+    pub present: Coll<'s, (Customer, Account)>,
+    /// `((c, t), (v, a(v,t), k(v,t)))` for each persuaded adoption (k >= 1)
+    /// of an account `v` of customer `c`.
+    pub adopted: Coll<'s, ((Customer, Topic), Adopted)>,
+}
+
+/// What is known of an account, gathered by account.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+enum Fact {
+    Customer(Customer),
+    User(u32, Decimal, u64),
+    Leads,
+    Persuaded(Topic, Day, u32),
+}
+
+/// An account's outputs.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+enum Out {
+    Present(Customer, Account),
+    Adopted((Customer, Topic), Adopted),
+}
+
+/// Joins the identities to the social tables, by account.
+pub fn accounts<'s>(
+    identities: Coll<'s, (User, Customer)>,
+    users: Coll<'s, UserRow>,
+    leaders: Coll<'s, Leader>,
+    user_topics: Coll<'s, UserTopic>,
+) -> Accounts<'s> {
+    let facts = identities
+        .map(|(user, customer)| (user, Fact::Customer(customer)))
+        .concat(users.map(|row| {
+            (
+                row.user_id,
+                Fact::User(row.friend_count, row.influence, row.persuaded_total),
+            )
+        }))
+        .concat(leaders.map(|leader| (leader.candidate.user, Fact::Leads)))
+        .concat(user_topics.flat_map(|row| {
+            (row.persuaders > 0)
+                .then_some((row.user, Fact::Persuaded(row.topic, row.day, row.persuaders)))
+        }));
+    let out = reduce_current(
+        facts,
+        "CustomerAccounts",
+        |user| mix(*user),
+        |&user, facts, out| {
+            let Some(customer) = facts.iter().find_map(|(fact, _)| match fact {
+                Fact::Customer(c) => Some(*c),
+                _ => None,
+            }) else {
+                return;
+            };
+            let leads = facts.iter().any(|(fact, _)| *fact == Fact::Leads);
+            for (fact, _) in facts {
+                match fact {
+                    Fact::User(friends, influence, persuaded) => out.push(Out::Present(
+                        customer,
+                        Account {
+                            user,
+                            friends: *friends,
+                            influence: *influence,
+                            persuaded: *persuaded,
+                            leads,
+                        },
+                    )),
+                    Fact::Persuaded(topic, day, k) => {
+                        out.push(Out::Adopted((customer, *topic), (user, *day, *k)))
+                    }
+                    Fact::Customer(_) | Fact::Leads => {}
+                }
+            }
+        },
+    );
+    Accounts {
+        present: out.clone().flat_map(|out| match out {
+            Out::Present(c, account) => Some((c, account)),
+            Out::Adopted(..) => None,
+        }),
+        adopted: out.flat_map(|out| match out {
+            Out::Adopted(key, adopted) => Some((key, adopted)),
+            Out::Present(..) => None,
+        }),
+    }
+}
+
+/// A value gathered per customer for the union of its accounts' friends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+enum Near {
+    Friend(User),
+    Own(User),
+}
+
+/// `friend_count(c)` for customers with two or more accounts in `A(c)`.
+pub fn friend_union<'s>(
+    present: Coll<'s, (Customer, Account)>,
+    by_user: &FriendsByUser<'s>,
+) -> Coll<'s, (Customer, u32)> {
+    let several = reduce_current(
+        present.map(|(c, account)| (c, account.user)),
+        "SeveralAccounts",
+        |c| mix(*c),
+        |&c, users, out| {
+            if users.len() >= 2 {
+                out.extend(users.iter().map(|(user, _)| (*user, c)));
+            }
+        },
+    );
+    let friends = several
+        .clone()
+        .join_core(by_user.clone(), |_user, c, friend| Some((*c, Near::Friend(*friend))));
+    reduce_current(
+        friends.concat(several.map(|(user, c)| (c, Near::Own(user)))),
+        "CustomerFriends",
+        |c| mix(*c),
+        |&c, near, out| {
+            let own: Vec<User> = near
+                .iter()
+                .filter_map(|(n, _)| match n {
+                    Near::Own(user) => Some(*user),
+                    Near::Friend(_) => None,
+                })
+                .collect();
+            let count = near
+                .iter()
+                .filter(|(n, _)| matches!(n, Near::Friend(f) if !own.contains(f)))
+                .count();
+            out.push((c, count as u32));
+        },
+    )
+}
