@@ -83,13 +83,19 @@ pub fn text_part(id: u64, parts: usize) -> u64 {
 /// Checks a text id field: non-empty, at most [`MAX_TEXT_ID`] bytes, and
 /// (when it was not quoted) free of separators.
 pub fn check_text_id(field: &str, quoted: bool) -> Result<(), String> {
+    check_text_field(field, quoted, "user id", "text id")
+}
+
+/// Checks a text field by the rules of text ids ([`check_text_id`]), naming
+/// it `what` in messages (`"customer id"`) and its kind `kind` (`"text id"`).
+pub fn check_text_field(field: &str, quoted: bool, what: &str, kind: &str) -> Result<(), String> {
     if field.is_empty() {
-        return Err("empty user id: a text id needs at least one byte".to_string());
+        return Err(format!("empty {what}: a {kind} needs at least one byte"));
     }
     if field.len() > MAX_TEXT_ID {
         let head: String = field.chars().take(24).collect();
         return Err(format!(
-            "user id \"{head}...\" is {} bytes long: text ids are at most {MAX_TEXT_ID} bytes",
+            "{what} \"{head}...\" is {} bytes long: {kind}s are at most {MAX_TEXT_ID} bytes",
             field.len()
         ));
     }
@@ -101,7 +107,7 @@ pub fn check_text_id(field: &str, quoted: bool) -> Result<(), String> {
                 _ => "a space",
             };
             return Err(format!(
-                "user id \"{field}\" holds {name} unquoted: quote it (\"...\") in a comma-separated file"
+                "{what} \"{field}\" holds {name} unquoted: quote it (\"...\") in a comma-separated file"
             ));
         }
     }

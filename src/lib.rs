@@ -22,6 +22,7 @@ pub mod ids;
 pub mod input;
 pub mod job;
 pub mod memory;
+pub mod money;
 pub mod output;
 pub mod params;
 pub mod report;

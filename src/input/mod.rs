@@ -10,6 +10,7 @@
 //! Lines are parsed by [`records`]; a bad line is reported with its file and
 //! 1-based line number, computed only when a line is bad.
 
+pub mod customer_records;
 pub mod lines;
 pub mod nights;
 pub mod records;

@@ -7,6 +7,8 @@ use std::borrow::Cow;
 use super::lines::{self, Sep, Sniff};
 use super::{Share, Source};
 
+pub use super::customer_records::{Identity, IdentityChange, Purchase, PurchaseChange};
+
 /// A parsed input record kind.
 pub trait Record: Sized {
     /// What the fields are, for messages: `"src dst"`.
@@ -174,7 +176,7 @@ impl<I: UserId> Record for Adoption<I> {
 
 /// A nightly change: `+` adds, `-` removes.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 pub enum Op {
     /// `+`.
