@@ -103,7 +103,8 @@ fn batch_worker(
     let mut night_reads = Vec::with_capacity(context.nights.len());
     let mut feeds = Vec::with_capacity(context.nights.len());
     for night in &context.nights {
-        let records = read::read_night(night, me, context.stop_after(), context.job.ids);
+        let book = engine.crm.as_ref().map(|crm| &crm.book);
+        let records = read::read_night(night, me, context.stop_after(), context.job.ids, book);
         stages.night_read(&records.stats);
         night_reads.push(records.stats.clone());
         let time = engine.apply(worker, records);

@@ -59,7 +59,12 @@ pub struct Tables<'s> {
     pub topics: Coll<'s, TopicRow>,
     /// `topic_significance`: the shuffle test, built only when `shuffle_rounds > 0`.
     pub topic_significance: Option<Coll<'s, TopicSignificanceRow>>,
+    /// The customer tables, built only with customer inputs.
+    pub customers: Option<customers::CustomerTables<'s>>,
 }
+
+/// The customer inputs of [`build`] and the customer dictionary.
+pub type CustomerInputs<'s> = (customers::Inputs<'s>, leaders::Texts);
 
 /// Builds every table from the simple undirected friendship graph (each
 /// friendship once, smaller id first) and the adoptions (each (user, topic)
@@ -76,13 +81,16 @@ pub fn build<'s>(
     dictionary: topics::Shared,
     texts: Option<leaders::Texts>,
     nights: bool,
+    customer_inputs: Option<CustomerInputs<'s>>,
 ) -> Tables<'s> {
     let counts = friends::friend_counts(friendships.clone());
     let degree_distribution = friends::degree_distribution(counts.clone());
 
-    let by_user = nights.then(|| friends::by_user(friendships.clone()));
+    let by_user =
+        (nights || customer_inputs.is_some()).then(|| friends::by_user(friendships.clone()));
     let vectors = topical::topic_vectors(adoptions.clone());
-    let co_adoptions = topical::co_adoptions(friendships, by_user.as_ref(), &vectors);
+    let night_paths = by_user.as_ref().filter(|_| nights);
+    let co_adoptions = topical::co_adoptions(friendships, night_paths, &vectors);
     let topic_significance = (params.shuffle_rounds > 0).then(|| {
         significance::topic_significance(
             adoptions.clone(),
@@ -93,7 +101,7 @@ pub fn build<'s>(
             dictionary.clone(),
         )
     });
-    let (user_topics, _shares) = topical::user_topics(adoptions, co_adoptions, params.window_days);
+    let (user_topics, shares) = topical::user_topics(adoptions, co_adoptions, params.window_days);
     let leaders = leaders::leaders(user_topics.clone(), params.top_k, texts);
     let users = tiers::users(
         counts,
@@ -102,6 +110,20 @@ pub fn build<'s>(
         params,
         dictionary.clone(),
     );
+    let customers = customer_inputs.map(|(inputs, names)| {
+        customers::tables(
+            inputs,
+            customers::Social {
+                users: users.clone(),
+                leaders: leaders.clone(),
+                user_topics: user_topics.clone(),
+                shares,
+                by_user: by_user.clone().expect("built with customer inputs"),
+            },
+            params,
+            names,
+        )
+    });
 
     let names = dictionary.clone();
     let topic_rows = user_topics
@@ -150,5 +172,6 @@ pub fn build<'s>(
         degree_distribution,
         topics: topic_rows,
         topic_significance,
+        customers,
     }
 }

@@ -65,6 +65,9 @@ pub struct Meta {
     /// The kind of user ids (format 3; earlier formats: integer).
     #[serde(default)]
     pub ids: IdMode,
+    /// Whether the run has customer tables (format 4; earlier: none).
+    #[serde(default)]
+    pub customers: bool,
 }
 
 impl Meta {

@@ -22,6 +22,7 @@
 
 pub mod agree;
 pub mod checkpoint;
+pub mod customers;
 pub mod epoch;
 pub mod open;
 pub(crate) mod profile;
@@ -35,13 +36,16 @@ pub mod write;
 use std::rc::Rc;
 use std::time::Duration;
 
+use differential_dataflow::AsCollection;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::operators::probe::Handle as Probe;
 use timely::dataflow::operators::Input;
 use timely::dataflow::InputHandle;
 use timely::worker::Worker;
 
+use crate::dataflow::customers::{Customer, Purchase};
 use crate::dataflow::graph::{self, AdoptionRecord};
+use crate::dataflow::operators::multiset::{multiset, Counts};
 use crate::dataflow::operators::set::{op_seq, Change, Counters, State};
 use crate::dataflow::{self, Day, Time, Topic, User};
 use crate::input::records::Op;
@@ -56,6 +60,32 @@ const STEP_EVERY: usize = 1 << 20;
 
 /// An input of records of type `D`.
 type In<D> = InputHandle<Time, CapacityContainerBuilder<Vec<D>>>;
+
+/// An input of differences to a collection of `D`, at the open epoch.
+type Diffs<D> = In<(D, Time, dataflow::Diff)>;
+
+/// The inputs of the customer tables.
+struct CustomerHandles {
+    identities: Diffs<(User, Customer)>,
+    purchases: In<Purchase>,
+    purchase_changes: In<Change<Purchase>>,
+    present: Diffs<()>,
+}
+
+/// The customer side of an engine: its inputs, dictionary and state.
+pub struct Crm {
+    inputs: CustomerHandles,
+    /// The customer dictionary (this worker's part).
+    pub names: translate::Shared,
+    /// Worker 0's current identity mappings.
+    pub book: customers::Book,
+    /// What the purchase operator did, per time.
+    pub counters: Counters,
+    /// The purchases this worker owns, with their copies (when state is kept).
+    pub counts: Counts<Purchase>,
+    /// Whether the `present` marker was sent.
+    present: bool,
+}
 
 /// The inputs of the main dataflow.
 struct Handles {
@@ -76,6 +106,20 @@ impl Handles {
         self.friendship_changes.flush();
         self.adoptions.flush();
         self.adoption_changes.flush();
+    }
+}
+
+impl CustomerHandles {
+    /// Closes the epoch for the customer inputs.
+    fn advance_to(&mut self, time: Time) {
+        self.identities.advance_to(time);
+        self.purchases.advance_to(time);
+        self.purchase_changes.advance_to(time);
+        self.present.advance_to(time);
+        self.identities.flush();
+        self.purchases.flush();
+        self.purchase_changes.flush();
+        self.present.flush();
     }
 }
 
@@ -106,16 +150,20 @@ pub struct Engine {
     pending: usize,
     /// Operator timings (`REACH_PROFILE_OPERATORS`).
     profile: Option<profile::Shared>,
+    /// The customer tables' inputs and state, when the run has customer inputs.
+    pub crm: Option<Crm>,
 }
 
 impl Engine {
     /// Builds the dataflow. With `keep_state`, the input sets and the
-    /// arrangements that nights need are kept after the base.
+    /// arrangements that nights need are kept after the base. The
+    /// dictionaries: of text user ids (with `ids = text`) and of customer
+    /// ids (with customer inputs, which the customer tables are built for).
     pub fn build(
         worker: &mut Worker,
         params: &Params,
         dictionary: Dictionary,
-        ids: Option<translate::Shared>,
+        (ids, customer_names): (Option<translate::Shared>, Option<translate::Shared>),
         keep_state: bool,
         parts: usize,
         expected_friendships: usize,
@@ -132,7 +180,9 @@ impl Engine {
         let adoption_counts: Counters = Rc::default();
         let friendship_state: State<(User, User)> = Rc::default();
         let adoption_state: State<AdoptionRecord> = Rc::default();
-        let (inputs, captures) = worker.dataflow::<Time, _, _>(|scope| {
+        let purchase_counters: Counters = Rc::default();
+        let purchase_counts: Counts<Purchase> = Rc::default();
+        let (inputs, captures, crm_inputs) = worker.dataflow::<Time, _, _>(|scope| {
             let (friendships_in, friendship_records) = scope.new_input::<Vec<(User, User)>>();
             let (friendship_changes_in, friendship_changes) = scope.new_input();
             let (adoptions_in, adoption_records) = scope.new_input::<Vec<AdoptionRecord>>();
@@ -150,6 +200,39 @@ impl Engine {
                 keep_state,
                 (Rc::clone(&adoption_counts), Rc::clone(&adoption_state)),
             );
+            let (crm_inputs, customer_inputs) = match &customer_names {
+                None => (None, None),
+                Some(names) => {
+                    let (identities_in, identities) = scope.new_input();
+                    let (purchases_in, purchase_records) = scope.new_input::<Vec<Purchase>>();
+                    let (purchase_changes_in, purchase_changes) = scope.new_input();
+                    let (present_in, present) = scope.new_input();
+                    let purchases = multiset(
+                        purchase_records,
+                        purchase_changes,
+                        "Purchases",
+                        keep_state,
+                        (Rc::clone(&purchase_counters), Rc::clone(&purchase_counts)),
+                        |(c, day, units, topic): &Purchase| {
+                            crate::hash::mix(
+                                c ^ crate::hash::mix(*day as u64 ^ (*units as u64) << 20),
+                            ) ^ u64::from(topic.unwrap_or(u32::MAX))
+                        },
+                    );
+                    let handles = CustomerHandles {
+                        identities: identities_in,
+                        purchases: purchases_in,
+                        purchase_changes: purchase_changes_in,
+                        present: present_in,
+                    };
+                    let inputs = dataflow::customers::Inputs {
+                        identities: identities.as_collection(),
+                        purchases,
+                        present: present.as_collection(),
+                    };
+                    (Some(handles), Some((inputs, Rc::clone(names))))
+                }
+            };
             let tables = dataflow::build(
                 friendships,
                 adoptions,
@@ -157,7 +240,12 @@ impl Engine {
                 Rc::clone(&dictionary),
                 ids.clone(),
                 keep_state,
+                customer_inputs,
             );
+            let customer_part = move |text: &str| match parts {
+                1 => 0,
+                _ => crate::ids::bucket_of_text(text.as_bytes()) % parts as u64,
+            };
             let captures = Captures {
                 users: capture(tables.users, move |row| part(row.user_id), &probe),
                 user_topics: capture(tables.user_topics, move |row| part(row.user_id), &probe),
@@ -167,6 +255,15 @@ impl Engine {
                 topic_significance: tables
                     .topic_significance
                     .map(|table| capture(table, |_| 0, &probe)),
+                customers: tables.customers.map(|t| write::CustomerCaptures {
+                    customers: capture(
+                        t.customers,
+                        move |row| customer_part(&row.customer_id),
+                        &probe,
+                    ),
+                    value_matrix: capture(t.value_matrix, |_| 0, &probe),
+                    benchmark: capture(t.benchmark, |_| 0, &probe),
+                }),
             };
             let inputs = Handles {
                 friendships: friendships_in,
@@ -174,7 +271,15 @@ impl Engine {
                 adoptions: adoptions_in,
                 adoption_changes: adoption_changes_in,
             };
-            (inputs, captures)
+            (inputs, captures, crm_inputs)
+        });
+        let crm = crm_inputs.map(|inputs| Crm {
+            inputs,
+            names: customer_names.expect("customer inputs come with their dictionary"),
+            book: customers::Book::default(),
+            counters: purchase_counters,
+            counts: purchase_counts,
+            present: false,
         });
         Engine {
             inputs,
@@ -190,6 +295,7 @@ impl Engine {
             time: 0,
             pending: 0,
             profile,
+            crm,
         }
     }
 
@@ -238,6 +344,9 @@ impl Engine {
     pub fn close(&mut self, worker: &mut Worker) {
         self.time += 1;
         self.inputs.advance_to(self.time);
+        if let Some(crm) = &mut self.crm {
+            crm.inputs.advance_to(self.time);
+        }
         let (probe, time) = (&self.probe, self.time);
         // An idle worker parks (woken early by any message) instead of
         // spinning, so workers beyond the cores do not starve the busy ones.
@@ -267,11 +376,14 @@ impl Engine {
         }
         let new_names: Vec<String> = {
             let known = self.dictionary.borrow();
+            let purchase_topics = night.customers.iter().flat_map(|(local, _)| &local.names);
             let mut names: Vec<String> = night
                 .adoptions
                 .iter()
-                .filter(|(c, _)| known.id(&c.topic).is_none())
-                .map(|(c, _)| c.topic.clone())
+                .map(|(c, _)| &c.topic)
+                .chain(purchase_topics)
+                .filter(|name| known.id(name).is_none())
+                .cloned()
                 .collect();
             names.sort_unstable();
             names.dedup();
@@ -279,13 +391,59 @@ impl Engine {
         };
         let new_names = agree::gather_names(worker, new_names);
         self.dictionary.borrow_mut().extend(new_names);
-        let known = self.dictionary.borrow();
-        for (change, offset) in night.adoptions {
-            let topic = known.id(&change.topic).expect("interned above");
-            let remove = change.op == Op::Remove;
-            self.inputs
-                .adoption_changes
-                .send((((change.user, topic), change.day), op_seq(offset, remove)));
+        {
+            let known = self.dictionary.borrow();
+            for (change, offset) in night.adoptions {
+                let topic = known.id(&change.topic).expect("interned above");
+                let remove = change.op == Op::Remove;
+                self.inputs
+                    .adoption_changes
+                    .send((((change.user, topic), change.day), op_seq(offset, remove)));
+            }
         }
+        if let Some((local, diffs)) = night.customers {
+            self.send_customers(worker, local, diffs);
+        }
+    }
+
+    /// Translates and sends customer records of the open epoch (every
+    /// worker calls it, in step); worker 0's identity differences also
+    /// move its book.
+    pub fn send_customers(
+        &mut self,
+        worker: &mut Worker,
+        local: customers::Local,
+        diffs: Vec<customers::IdentityDiff>,
+    ) {
+        let crm = self
+            .crm
+            .as_mut()
+            .expect("customer records come with customer tables");
+        let translated = {
+            let known = self.dictionary.borrow();
+            customers::translate(
+                worker,
+                local,
+                &diffs,
+                &crm.names,
+                self.ids.as_ref(),
+                |name| known.id(name).expect("purchase topics are interned first"),
+            )
+        };
+        crm.book.apply(&diffs);
+        let time = self.time;
+        for purchase in translated.purchases {
+            crm.inputs.purchases.send(purchase);
+        }
+        for change in translated.changes {
+            crm.inputs.purchase_changes.send(change);
+        }
+        for (identity, diff) in translated.identities {
+            crm.inputs.identities.send((identity, time, diff));
+        }
+        if !crm.present && worker.index() == 0 {
+            crm.inputs.present.send(((), time, 1));
+        }
+        crm.present = true;
     }
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use timely::worker::Worker;
 
+use super::customers::{self, CustomerSources};
 use super::read::{self, BaseInput, NightInput};
 use super::{agree, checkpoint, translate, Engine};
 use crate::cluster::Plan;
@@ -45,6 +46,10 @@ pub struct Context {
     model: Option<generate::Model>,
     /// A batch's nights (`--deltas`), sniffed.
     pub nights: Vec<NightInput>,
+    /// The customer inputs, when the run has customer tables: the job
+    /// names customer files, a batch's night holds some, or the checkpoint
+    /// has customer tables.
+    pub customers: Option<CustomerSources>,
     /// The staging directory every worker writes its parts into.
     pub staging: PathBuf,
     /// The reading progress bar (a terminal, not `--quiet`).
@@ -97,6 +102,12 @@ impl Context {
                 .collect::<Result<Vec<_>>>()?,
             None => Vec::new(),
         };
+        let customers = match &start {
+            Start::Checkpoint(meta) => meta.customers.then(CustomerSources::default),
+            Start::Base => (job.customers.any() || nights.iter().any(NightInput::has_customers))
+                .then(|| CustomerSources::open(job, tolerated))
+                .transpose()?,
+        };
         let staging = if job.cluster.process == 0 {
             publish::prepare(&job.output)?
         } else {
@@ -148,6 +159,7 @@ impl Context {
             adoption_sniffs,
             model,
             nights,
+            customers,
             staging,
             progress,
             traffic: match plan {
@@ -231,7 +243,33 @@ impl Engine {
                 (Some(ids), local, friendships)
             }
         };
-        let mut names = agree::gather_names(worker, local.names.clone());
+        // Customer inputs, also before the dataflow: purchases name topics.
+        let customer_input = context.customers.as_ref().map(|sources| {
+            let local = customers::read_purchases(
+                (&sources.purchases.0, &sources.purchases.1),
+                me,
+                false,
+                stats,
+                base.stop_after,
+            );
+            let identities = match me.0 {
+                0 => customers::read_identities(
+                    (&sources.identities.0, &sources.identities.1),
+                    job.ids,
+                    false,
+                    &customers::Book::default(),
+                    stats,
+                    base.stop_after,
+                ),
+                _ => Vec::new(),
+            };
+            (local, identities)
+        });
+        let mut seen = local.names.clone();
+        if let Some((purchases, _)) = &customer_input {
+            seen.extend(purchases.names.iter().cloned());
+        }
+        let mut names = agree::gather_names(worker, seen);
         if let Some(model) = &context.model {
             names.extend((0..model.params().topics).map(|t| model.topic_name(t)));
         }
@@ -239,11 +277,20 @@ impl Engine {
             worker,
             &job.params,
             Dictionary::from_names(names),
-            ids,
+            (
+                ids,
+                context
+                    .customers
+                    .as_ref()
+                    .map(|_| translate::Shared::default()),
+            ),
             keep_state,
             job.parts,
             context.expected_friendships(me.1),
         );
+        if let Some((purchases, identities)) = customer_input {
+            engine.send_customers(worker, purchases, identities);
+        }
         let base = match job.ids {
             IdMode::Integer => base,
             IdMode::Text => BaseInput {
@@ -320,7 +367,7 @@ impl Engine {
             worker,
             &job.params,
             dictionary,
-            texts,
+            (texts, None),
             true,
             job.parts,
             expected,

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use timely::worker::Worker;
 
+use super::customers;
 use super::translate::{self, Numbered};
 use super::{Engine, STEP_EVERY};
 use crate::dataflow::operators::set::{op_seq, Change};
@@ -307,6 +308,10 @@ pub struct NightInput {
     pub friendships: Option<(Source, Sniff)>,
     /// Its adoption changes, sniffed.
     pub adoptions: Option<(Source, Sniff)>,
+    /// Its identity changes, sniffed.
+    pub identities: Option<(Source, Sniff)>,
+    /// Its purchase changes, sniffed.
+    pub purchases: Option<(Source, Sniff)>,
 }
 
 impl NightInput {
@@ -328,8 +333,15 @@ impl NightInput {
         Ok(NightInput {
             friendships: sniffed(&night.friendships)?,
             adoptions: sniffed(&night.adoptions)?,
+            identities: sniffed(&night.identities)?,
+            purchases: sniffed(&night.purchases)?,
             night,
         })
+    }
+
+    /// Whether the night holds customer inputs.
+    pub fn has_customers(&self) -> bool {
+        self.identities.is_some() || self.purchases.is_some()
     }
 }
 
@@ -341,12 +353,69 @@ pub struct NightRecords {
     /// With text ids: the distinct texts, by the local numbers the records
     /// above hold until [`NightRecords::translate`].
     pub(super) texts: Option<translate::LocalTexts>,
+    /// The night's purchases (this worker's shares) and, at worker 0, its
+    /// identity differences.
+    pub(super) customers: Option<(customers::Local, Vec<customers::IdentityDiff>)>,
     /// What the shares held.
     pub stats: ReadStats,
 }
 
-/// Reads this worker's share of a night.
+/// Reads this worker's share of a night. With `book` (a run with customer
+/// inputs; worker 0's identity mappings), its customer inputs too.
 pub fn read_night(
+    night: &NightInput,
+    me: (usize, usize),
+    stop_after: usize,
+    ids: IdMode,
+    book: Option<&customers::Book>,
+) -> NightRecords {
+    let mut records = read_night_ids(night, me, stop_after, ids);
+    match book {
+        Some(book) => {
+            let mut stats = ReadStats::default();
+            let purchases: (Vec<Source>, Vec<Sniff>) = night.purchases.iter().cloned().unzip();
+            let local = customers::read_purchases(
+                (&purchases.0, &purchases.1),
+                me,
+                true,
+                &mut stats,
+                stop_after,
+            );
+            let identities: (Vec<Source>, Vec<Sniff>) = match me.0 {
+                0 => night.identities.iter().cloned().unzip(),
+                _ => Default::default(),
+            };
+            let diffs = customers::read_identities(
+                (&identities.0, &identities.1),
+                ids,
+                true,
+                book,
+                &mut stats,
+                stop_after,
+            );
+            records.stats.add(&stats);
+            records.customers = Some((local, diffs));
+        }
+        None if night.has_customers() && me.0 == 0 => {
+            let (source, _) = night
+                .identities
+                .as_ref()
+                .or(night.purchases.as_ref())
+                .expect("one");
+            records.stats.bad_total += 1;
+            records.stats.bad.push(BadLine {
+                file: source.display(),
+                line: 1,
+                reason: customers::not_enabled(&night.night.name).to_string(),
+            });
+        }
+        None => {}
+    }
+    records
+}
+
+/// Reads this worker's share of a night's friendships and adoptions.
+fn read_night_ids(
     night: &NightInput,
     me: (usize, usize),
     stop_after: usize,
@@ -419,6 +488,7 @@ fn read_night_of<I: UserId>(
         friendships,
         adoptions,
         texts: None,
+        customers: None,
         stats,
     }
 }

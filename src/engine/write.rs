@@ -18,7 +18,10 @@ use crate::dataflow::{Coll, Diff, Time, User};
 use crate::output::layout::{self, tables as name};
 use crate::output::table::{Cell, ColType, Column};
 use crate::output::{self, table::Change, table::Row, Format};
-use crate::tables::{DegreeRow, LeaderRow, TopicRow, TopicSignificanceRow, UserRow, UserTopicRow};
+use crate::tables::{
+    BenchmarkRow, CustomerRow, DegreeRow, LeaderRow, TopicRow, TopicSignificanceRow, UserRow,
+    UserTopicRow, ValueMatrixRow,
+};
 
 /// Rows captured at one worker, with their times and diffs.
 pub type Captured<R> = Rc<RefCell<Vec<(R, Time, Diff)>>>;
@@ -77,6 +80,18 @@ pub struct Captures {
     pub topics: Captured<TopicRow>,
     /// Only with `shuffle_rounds > 0`.
     pub topic_significance: Option<Captured<TopicSignificanceRow>>,
+    /// Only with customer inputs.
+    pub customers: Option<CustomerCaptures>,
+}
+
+/// The captured customer tables of one worker.
+pub struct CustomerCaptures {
+    /// `customers`, partitioned by the customer id's text.
+    pub customers: Captured<CustomerRow>,
+    /// `value_matrix`.
+    pub value_matrix: Captured<ValueMatrixRow>,
+    /// `benchmark`.
+    pub benchmark: Captured<BenchmarkRow>,
 }
 
 /// Consolidates a table's captured updates in place (sorted by row, times
@@ -400,6 +415,17 @@ pub fn write_parts(
             feeds,
             |_| 0,
         )?);
+    }
+    if let Some(c) = &captures.customers {
+        let part = |row: &CustomerRow| match parts {
+            1 => 0,
+            _ => crate::ids::bucket_of_text(row.customer_id.as_bytes()) % parts as u64,
+        };
+        written.extend([
+            write_with_changes(out, name::CUSTOMERS, parts, &c.customers, feeds, part)?,
+            write_with_changes(out, name::VALUE_MATRIX, 1, &c.value_matrix, feeds, |_| 0)?,
+            write_with_changes(out, name::BENCHMARK, 1, &c.benchmark, feeds, |_| 0)?,
+        ]);
     }
     Ok(written)
 }

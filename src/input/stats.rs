@@ -17,6 +17,12 @@ pub struct ReadStats {
     pub friendship_changes: u64,
     /// Adoption change records parsed in nights.
     pub adoption_changes: u64,
+    /// Identity records (and changes) parsed.
+    #[serde(default)]
+    pub identity_records: u64,
+    /// Purchase records (and changes) parsed.
+    #[serde(default)]
+    pub purchase_records: u64,
     /// Self-loops rejected.
     pub self_loops: u64,
     /// Header lines skipped.
@@ -51,6 +57,8 @@ impl ReadStats {
         self.adoption_records += other.adoption_records;
         self.friendship_changes += other.friendship_changes;
         self.adoption_changes += other.adoption_changes;
+        self.identity_records += other.identity_records;
+        self.purchase_records += other.purchase_records;
         self.self_loops += other.self_loops;
         self.headers += other.headers;
         self.bytes += other.bytes;

@@ -42,6 +42,12 @@ pub mod tables {
     pub const TOPICS: &str = "topics";
     /// One row per topic with 2+ adopters (only with `shuffle_rounds > 0`).
     pub const TOPIC_SIGNIFICANCE: &str = "topic_significance";
+    /// One row per customer (only with customer inputs).
+    pub const CUSTOMERS: &str = "customers";
+    /// One row per (RFM segment, tier) holding customers.
+    pub const VALUE_MATRIX: &str = "value_matrix";
+    /// One row per customer group.
+    pub const BENCHMARK: &str = "benchmark";
 }
 
 /// A part file's name: `part-00003.csv`.

@@ -25,10 +25,10 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use timely::worker::Worker;
 
-use crate::engine::checkpoint;
 use crate::engine::open::Start;
 use crate::engine::summary::{Base, NightSummary};
 use crate::engine::{agree, epoch, read, workers, Context, Engine, NightInput, NightRecords};
+use crate::engine::{checkpoint, customers};
 use crate::error::{Error, Result};
 use crate::input::{nights, ReadStats};
 use crate::job::Job;
@@ -192,7 +192,8 @@ fn apply_night(
     let serve = context.job.serve.as_ref().expect("serve job");
     let lead = worker.index() == 0;
     let started = Instant::now();
-    let (records, read) = match read_night(worker, context, name) {
+    let book = engine.crm.as_ref().map(|crm| &crm.book);
+    let (records, read) = match read_night(worker, context, name, book) {
         Ok(read) => read,
         Err(reasons) if lead => return refuse(serve, name, &reasons, report),
         Err(_) => return None,
@@ -308,6 +309,7 @@ fn read_night(
     worker: &mut Worker,
     context: &Context,
     name: &str,
+    book: Option<&customers::Book>,
 ) -> std::result::Result<(NightRecords, ReadStats), Vec<String>> {
     let job = &context.job;
     let serve = job.serve.as_ref().expect("serve job");
@@ -316,7 +318,7 @@ fn read_night(
         .and_then(|night| NightInput::open(night).map_err(|bad| bad.to_string()))
         .map_err(|reason| vec![reason])?;
     let me = (worker.index(), worker.peers());
-    let records = read::read_night(&night, me, context.stop_after(), context.job.ids);
+    let records = read::read_night(&night, me, context.stop_after(), context.job.ids, book);
     let mut read = ReadStats::default();
     for stats in agree::gather(worker, records.stats.clone()) {
         read.add(&stats);

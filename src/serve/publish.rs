@@ -112,6 +112,7 @@ pub fn publish_epoch(
             topics: engine.dictionary.borrow().names().to_vec(),
             logs: plan.logs().to_vec(),
             ids: job.ids,
+            customers: engine.crm.is_some(),
         };
         let read = ReadStats {
             headers: manifest.base.header_lines,

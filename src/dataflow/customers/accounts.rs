@@ -78,8 +78,10 @@ pub fn accounts<'s>(
         }))
         .concat(leaders.map(|leader| (leader.candidate.user, Fact::Leads)))
         .concat(user_topics.flat_map(|row| {
-            (row.persuaders > 0)
-                .then_some((row.user, Fact::Persuaded(row.topic, row.day, row.persuaders)))
+            (row.persuaders > 0).then_some((
+                row.user,
+                Fact::Persuaded(row.topic, row.day, row.persuaders),
+            ))
         }));
     let out = reduce_current(
         facts,
@@ -149,7 +151,9 @@ pub fn friend_union<'s>(
     );
     let friends = several
         .clone()
-        .join_core(by_user.clone(), |_user, c, friend| Some((*c, Near::Friend(*friend))));
+        .join_core(by_user.clone(), |_user, c, friend| {
+            Some((*c, Near::Friend(*friend)))
+        });
     reduce_current(
         friends.concat(several.map(|(user, c)| (c, Near::Own(user)))),
         "CustomerFriends",

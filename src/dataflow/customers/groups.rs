@@ -65,7 +65,11 @@ fn groups(row: &CustomerRow) -> impl Iterator<Item = Group> {
     let social = row.accounts >= 1;
     [
         Some(Group::All),
-        Some(if social { Group::Social } else { Group::NotSocial }),
+        Some(if social {
+            Group::Social
+        } else {
+            Group::NotSocial
+        }),
         social.then_some(Group::Tier(row.tier)),
     ]
     .into_iter()
@@ -75,11 +79,16 @@ fn groups(row: &CustomerRow) -> impl Iterator<Item = Group> {
 /// The `benchmark` table: `all`, `social` and `not-social` always (once
 /// customer inputs are `present`), and a `tier:` row per tier holding
 /// social customers.
-pub fn benchmark<'s>(customers: Coll<'s, CustomerRow>, present: Coll<'s, ()>) -> Coll<'s, BenchmarkRow> {
+pub fn benchmark<'s>(
+    customers: Coll<'s, CustomerRow>,
+    present: Coll<'s, ()>,
+) -> Coll<'s, BenchmarkRow> {
     let sums = reduce_current(
         customers.flat_map(|row| {
             let one = (row.frequency > 0, row.frequency, row.monetary_units);
-            groups(&row).map(move |group| (group, one)).collect::<Vec<_>>()
+            groups(&row)
+                .map(move |group| (group, one))
+                .collect::<Vec<_>>()
         }),
         "BenchmarkGroups",
         |group| mix(group_code(group)),
@@ -144,9 +153,8 @@ fn row(group: Group, sums: Sums, all: Sums) -> BenchmarkRow {
         ),
     };
     // (units / customers) / (all units / all customers), as one division.
-    let lift = (sums.customers > 0 && all.units > 0).then(|| {
-        (sums.units as f64 * all.customers as f64) / (all.units as f64 * customers)
-    });
+    let lift = (sums.customers > 0 && all.units > 0)
+        .then(|| (sums.units as f64 * all.customers as f64) / (all.units as f64 * customers));
     BenchmarkRow {
         group,
         customers: sums.customers,
@@ -155,4 +163,3 @@ fn row(group: Group, sums: Sums, all: Sums) -> BenchmarkRow {
         texts: [text(mean_monetary), text(mean_frequency), text(lift)],
     }
 }
-

@@ -49,9 +49,8 @@ pub fn influenced<'s>(
     persuaders: Coll<'s, ((User, Topic), User)>,
     identities: Coll<'s, (User, Customer)>,
 ) -> Coll<'s, (Customer, Money)> {
-    let bought = purchases.flat_map(|(c, day, units, topic)| {
-        topic.map(|t| ((c, t), ByTopic::Bought(day, units)))
-    });
+    let bought = purchases
+        .flat_map(|(c, day, units, topic)| topic.map(|t| ((c, t), ByTopic::Bought(day, units))));
     let revenue = reduce_current(
         adopted
             .map(|(key, adopted)| (key, ByTopic::Adopted(adopted)))

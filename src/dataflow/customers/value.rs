@@ -71,9 +71,12 @@ fn measures(b: &Bought) -> [i64; 3] {
 /// `(r, f, m)` per buyer.
 pub fn scores(bought: Coll<'_, (Customer, Bought)>) -> Coll<'_, (Customer, (u8, u8, u8))> {
     let cuts = reduce_current(
-        bought
-            .clone()
-            .flat_map(|(_, b)| measures(&b).into_iter().enumerate().map(|(i, x)| (i as u8, x))),
+        bought.clone().flat_map(|(_, b)| {
+            measures(&b)
+                .into_iter()
+                .enumerate()
+                .map(|(i, x)| (i as u8, x))
+        }),
         "CutPoints",
         |measure| mix(u64::from(*measure)),
         |&measure, values, out| {
@@ -83,14 +86,20 @@ pub fn scores(bought: Coll<'_, (Customer, Bought)>) -> Coll<'_, (Customer, (u8, 
             }
         },
     );
-    with_global(bought, cuts, "Scores", |c| mix(*c), |&c, b, cuts| {
-        if cuts.len() != 3 {
-            return None;
-        }
-        let x = measures(b);
-        let score = |i: usize| rfm::score(&x[i], &cuts[i].1);
-        Some((c, (score(0), score(1), score(2))))
-    })
+    with_global(
+        bought,
+        cuts,
+        "Scores",
+        |c| mix(*c),
+        |&c, b, cuts| {
+            if cuts.len() != 3 {
+                return None;
+            }
+            let x = measures(b);
+            let score = |i: usize| rfm::score(&x[i], &cuts[i].1);
+            Some((c, (score(0), score(1), score(2))))
+        },
+    )
 }
 
 /// What [`customers`] gathers.
@@ -128,71 +137,84 @@ pub fn customers<'s>(
         .map(|(c, a)| (c, Part::Account(a)))
         .concat(parts.union.map(|(c, n)| (c, Part::Union(n))))
         .concat(parts.bought.map(|(c, b)| (c, Part::Bought(b))))
-        .concat(parts.scores.map(|(c, (r, f, m))| (c, Part::Scores(r, f, m))))
-        .concat(parts.money.map(|(c, (k, units))| (c, Part::Money(k, units))));
-    // Routed by the id's bucket, so at the worker holding the customer's text.
-    reduce_current(gathered, "Customers", |c| bucket_of_id(*c), move |&c, parts, out| {
-        let (mut accounts, mut single_friends, mut union) = (0u32, 0u32, None);
-        let (mut influence, mut persuaded_total, mut leads) = (0.0, 0u64, false);
-        let (mut bought, mut scores) = (None, None);
-        let mut money: Vec<(u32, u128)> = Vec::new();
-        for (part, n) in parts {
-            match part {
-                Part::Account(a) => {
-                    accounts += 1;
-                    single_friends = a.friends;
-                    influence += a.influence.0;
-                    persuaded_total += a.persuaded;
-                    leads |= a.leads;
-                }
-                Part::Union(count) => union = Some(*count),
-                Part::Bought(b) => bought = Some(*b),
-                Part::Scores(r, f, m) => scores = Some((*r, *f, *m)),
-                Part::Money(k, units) => money.push((*k, (*units as u128) * (*n as u128))),
-            }
-        }
-        if accounts == 0 && bought.is_none() {
-            return;
-        }
-        let friend_count = match accounts {
-            0 => 0,
-            1 => single_friends,
-            _ => union.unwrap_or(0),
-        };
-        let monetary = bought.map_or(0, |b| b.monetary);
-        let influenced = money_of(money.iter().copied(), SCALE);
-        money.push((1, monetary as u128));
-        let total = money_of(money.iter().copied(), SCALE);
-        let scores = bought.and(scores);
-        let segment = match scores {
-            Some((r, f, m)) => rfm::segment(r, f, m),
-            None => rfm::NO_PURCHASES,
-        };
-        let customer_id = names
-            .borrow()
-            .text(c)
-            .expect("a customer's row is made where its text is")
-            .to_string();
-        out.push(
-            CustomerRow {
-                customer_id,
-                accounts,
-                friend_count,
-                super_connector: friend_count >= params.super_connector_min,
-                influence: Decimal(influence),
-                persuaded_total,
-                tier: tier(friend_count, leads, &params),
-                last_purchase: bought.map(|b| b.last),
-                frequency: bought.map_or(0, |b| b.frequency),
-                monetary: Decimal(monetary as f64 / SCALE as f64),
-                scores,
-                segment: Segment::of(segment),
-                influenced_revenue: Decimal(influenced),
-                total_value: Decimal(total),
-                monetary_units: monetary,
-                texts: Default::default(),
-            }
-            .with_texts(),
+        .concat(
+            parts
+                .scores
+                .map(|(c, (r, f, m))| (c, Part::Scores(r, f, m))),
+        )
+        .concat(
+            parts
+                .money
+                .map(|(c, (k, units))| (c, Part::Money(k, units))),
         );
-    })
+    // Routed by the id's bucket, so at the worker holding the customer's text.
+    reduce_current(
+        gathered,
+        "Customers",
+        |c| bucket_of_id(*c),
+        move |&c, parts, out| {
+            let (mut accounts, mut single_friends, mut union) = (0u32, 0u32, None);
+            let (mut influence, mut persuaded_total, mut leads) = (0.0, 0u64, false);
+            let (mut bought, mut scores) = (None, None);
+            let mut money: Vec<(u32, u128)> = Vec::new();
+            for (part, n) in parts {
+                match part {
+                    Part::Account(a) => {
+                        accounts += 1;
+                        single_friends = a.friends;
+                        influence += a.influence.0;
+                        persuaded_total += a.persuaded;
+                        leads |= a.leads;
+                    }
+                    Part::Union(count) => union = Some(*count),
+                    Part::Bought(b) => bought = Some(*b),
+                    Part::Scores(r, f, m) => scores = Some((*r, *f, *m)),
+                    Part::Money(k, units) => money.push((*k, (*units as u128) * (*n as u128))),
+                }
+            }
+            if accounts == 0 && bought.is_none() {
+                return;
+            }
+            let friend_count = match accounts {
+                0 => 0,
+                1 => single_friends,
+                _ => union.unwrap_or(0),
+            };
+            let monetary = bought.map_or(0, |b| b.monetary);
+            let influenced = money_of(money.iter().copied(), SCALE);
+            money.push((1, monetary as u128));
+            let total = money_of(money.iter().copied(), SCALE);
+            let scores = bought.and(scores);
+            let segment = match scores {
+                Some((r, f, m)) => rfm::segment(r, f, m),
+                None => rfm::NO_PURCHASES,
+            };
+            let customer_id = names
+                .borrow()
+                .text(c)
+                .expect("a customer's row is made where its text is")
+                .to_string();
+            out.push(
+                CustomerRow {
+                    customer_id,
+                    accounts,
+                    friend_count,
+                    super_connector: friend_count >= params.super_connector_min,
+                    influence: Decimal(influence),
+                    persuaded_total,
+                    tier: tier(friend_count, leads, &params),
+                    last_purchase: bought.map(|b| b.last),
+                    frequency: bought.map_or(0, |b| b.frequency),
+                    monetary: Decimal(monetary as f64 / SCALE as f64),
+                    scores,
+                    segment: Segment::of(segment),
+                    influenced_revenue: Decimal(influenced),
+                    total_value: Decimal(total),
+                    monetary_units: monetary,
+                    texts: Default::default(),
+                }
+                .with_texts(),
+            );
+        },
+    )
 }

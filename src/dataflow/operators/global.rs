@@ -112,7 +112,11 @@ where
                         if let Some((_, mut changes)) = globals {
                             consolidate(&mut changes);
                             let changes = changes.into_iter().map(|(((), g), d)| (g, d));
-                            merge(&current, changes.collect::<Vec<_>>().into_iter(), &mut merged);
+                            merge(
+                                &current,
+                                changes.collect::<Vec<_>>().into_iter(),
+                                &mut merged,
+                            );
                             std::mem::swap(&mut current, &mut merged);
                         }
                         let new_globals: Vec<G> = current.iter().map(|(g, _)| g.clone()).collect();
