@@ -132,6 +132,11 @@ pub fn totals(
     degree_distribution.sort();
     let mut topics: Vec<TopicRow> = write::final_rows(&engine.captures.topics);
     topics.sort();
+    let benchmark = engine.captures.customers.as_ref().map(|c| {
+        let mut rows = write::final_rows(&c.benchmark);
+        rows.sort();
+        rows
+    });
     Totals {
         read,
         base,
@@ -139,6 +144,7 @@ pub fn totals(
         degree_distribution,
         topics,
         rows,
+        benchmark,
     }
 }
 
@@ -216,7 +222,14 @@ pub fn publish(
             let path = staging.join(name);
             std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
         };
-        let summary = summary::build(job, totals, files);
+        let customer_files = match (&context.customers, &context.start) {
+            (Some(sources), super::open::Start::Base) => Some((
+                crate::input::fingerprint(&sources.identities.0)?,
+                crate::input::fingerprint(&sources.purchases.0)?,
+            )),
+            _ => None,
+        };
+        let summary = summary::build(job, totals, files, customer_files);
         write(layout::SUMMARY, summary::to_json(&summary))?;
         write(layout::RUN, serde_json::to_vec_pretty(&run).expect("json"))?;
         write(layout::SUCCESS, Vec::new())?;

@@ -9,7 +9,7 @@ use crate::input::FileInfo;
 use crate::input::ReadStats;
 use crate::job::{self, Job};
 use crate::params::Params;
-use crate::tables::{DegreeRow, TopicRow};
+use crate::tables::{BenchmarkRow, DegreeRow, Group, TopicRow};
 
 /// The program that wrote the output.
 #[derive(Clone, Debug, Serialize)]
@@ -29,6 +29,29 @@ pub struct Inputs {
     pub adoptions: Vec<FileInfo>,
     /// The generator settings, when the graph was generated in memory.
     pub generated: Option<serde_json::Value>,
+    /// Identity files (with customer inputs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identities: Option<Vec<FileInfo>>,
+    /// Purchase files (with customer inputs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purchases: Option<Vec<FileInfo>>,
+}
+
+/// The customer side of a run (with customer inputs).
+#[derive(Clone, Debug, Serialize)]
+pub struct CustomerCounts {
+    /// Rows of `customers`.
+    pub customers: u64,
+    /// Accounts in `users` with a customer.
+    pub accounts_with_customer: u64,
+    /// accounts_with_customer / users (0 without users).
+    pub match_rate: f64,
+    /// Customers with at least one purchase.
+    pub customers_with_purchases: u64,
+    /// Current purchases.
+    pub purchases: u64,
+    /// Their summed amount.
+    pub revenue: f64,
 }
 
 /// Table-level counts.
@@ -151,6 +174,9 @@ pub struct Summary {
     pub lines: Lines,
     /// The nights applied, in order (empty for a run without `--deltas`).
     pub nights: Vec<NightSummary>,
+    /// The customer tables' counts (with customer inputs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customers: Option<CustomerCounts>,
 }
 
 fn share(part: u64, whole: u64) -> f64 {
@@ -175,6 +201,8 @@ pub struct Totals {
     pub topics: Vec<TopicRow>,
     /// Rows written per table.
     pub rows: Vec<(String, u64)>,
+    /// The final `benchmark` table (with customer inputs).
+    pub benchmark: Option<Vec<BenchmarkRow>>,
 }
 
 /// Builds the summary from the gathered totals and the input fingerprints.
@@ -182,6 +210,7 @@ pub fn build(
     job: &Job,
     totals: &Totals,
     (friendship_files, adoption_files): (Vec<FileInfo>, Vec<FileInfo>),
+    customer_files: Option<(Vec<FileInfo>, Vec<FileInfo>)>,
 ) -> Summary {
     let Totals {
         read,
@@ -190,6 +219,7 @@ pub fn build(
         degree_distribution: degrees,
         topics,
         rows,
+        benchmark,
     } = totals;
     let params = &job.params;
     let users_with_friends: u64 = degrees.iter().map(|d| d.users).sum();
@@ -227,6 +257,8 @@ pub fn build(
             friendships: friendship_files,
             adoptions: adoption_files,
             generated,
+            identities: customer_files.as_ref().map(|f| f.0.clone()),
+            purchases: customer_files.as_ref().map(|f| f.1.clone()),
         },
         counts: Counts {
             users: table_rows("users"),
@@ -253,6 +285,19 @@ pub fn build(
             bad_lines_skipped: read.bad_total,
         },
         nights: nights.to_vec(),
+        customers: benchmark.as_ref().map(|rows| {
+            let all = rows.iter().find(|r| r.group == Group::All);
+            let (accounts, purchases, units) = all.map_or((0, 0, 0), |r| r.hidden);
+            let users = table_rows("users");
+            CustomerCounts {
+                customers: all.map_or(0, |r| r.customers),
+                accounts_with_customer: accounts,
+                match_rate: share(accounts, users),
+                customers_with_purchases: all.map_or(0, |r| r.buyers),
+                purchases,
+                revenue: units as f64 / crate::dataflow::customers::SCALE as f64,
+            }
+        }),
     }
 }
 

@@ -201,6 +201,9 @@ pub struct BenchmarkRow {
     pub monetary: Decimal,
     /// mean_monetary, mean_frequency and lift as written (empty: none).
     pub texts: [String; 3],
+    /// Not columns (for `summary.json`): the group's accounts, purchases,
+    /// and monetary in units of 1/10,000.
+    pub hidden: (u64, u64, i128),
 }
 
 impl Row for BenchmarkRow {
