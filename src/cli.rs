@@ -152,6 +152,22 @@ pub struct RunArgs {
     /// Nightly deltas: a directory with one sub-directory per night.
     #[arg(long, value_name = "DIR")]
     pub deltas: Option<PathBuf>,
+    /// Customer identities, lines `account customer`, e.g. `7,C-007`
+    ///
+    /// A file or a directory of part files. Each line says that the social
+    /// account (a user id of the friendship and adoption inputs) belongs to
+    /// the CRM customer (a text id, compared byte for byte). Adds the
+    /// customer tables; see docs/jobs.md, "Customer inputs".
+    #[arg(long, value_name = "PATH")]
+    pub identities: Option<PathBuf>,
+    /// Customer purchases, lines `customer day amount [topic]`, e.g. `C-007,2026-11-22,12.5,rock`
+    ///
+    /// A file or a directory of part files. One line is one purchase; the
+    /// amount is a plain decimal with a point and at most 4 digits after it
+    /// (no currency sign, no thousands separators); the topic is optional.
+    /// Adds the customer tables; see docs/jobs.md, "Customer inputs".
+    #[arg(long, value_name = "PATH")]
+    pub purchases: Option<PathBuf>,
     /// Output directory (replaced atomically), e.g. `out/run1`.
     #[arg(long, short = 'o', value_name = "DIR")]
     pub output: Option<PathBuf>,
@@ -220,6 +236,8 @@ impl RunArgs {
             friendships: self.friendships.clone(),
             adoptions: self.adoptions.clone(),
             deltas: self.deltas.clone(),
+            identities: self.identities.clone(),
+            purchases: self.purchases.clone(),
             output: self.output.clone(),
             format: self.format,
             ids: self.ids,

@@ -24,6 +24,10 @@ pub struct InputSpec {
     pub deltas: Option<PathBuf>,
     /// User ids: `"integer"` (default) or `"text"`.
     pub ids: Option<IdMode>,
+    /// Identities (`account customer`): file or directory of part files.
+    pub identities: Option<PathBuf>,
+    /// Purchases (`customer day amount [topic]`): file or directory of part files.
+    pub purchases: Option<PathBuf>,
 }
 
 /// `[generate]`: make a synthetic graph in memory instead of reading files.

@@ -82,6 +82,10 @@ pub struct Overrides {
     pub adoptions: Option<PathBuf>,
     /// `--deltas`.
     pub deltas: Option<PathBuf>,
+    /// `--identities`.
+    pub identities: Option<PathBuf>,
+    /// `--purchases`.
+    pub purchases: Option<PathBuf>,
     /// `--output`.
     pub output: Option<PathBuf>,
     /// `--format`.
@@ -136,6 +140,24 @@ pub enum Source {
     Generated(generate::Params),
 }
 
+/// The customer inputs (METRICS.md, "Customers"), each optional: with
+/// neither, no customer table is written. They join whatever the social
+/// records come from, files or `[generate]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Customers {
+    /// Identities `account customer`: a file or a directory of part files.
+    pub identities: Option<PathBuf>,
+    /// Purchases `customer day amount [topic]`: a file or a directory of part files.
+    pub purchases: Option<PathBuf>,
+}
+
+impl Customers {
+    /// Whether the job names any customer input.
+    pub fn any(&self) -> bool {
+        self.identities.is_some() || self.purchases.is_some()
+    }
+}
+
 /// Processes and their addresses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cluster {
@@ -169,6 +191,8 @@ pub struct Job {
     pub source: Source,
     /// Nightly deltas, if any.
     pub deltas: Option<PathBuf>,
+    /// The customer inputs, if any.
+    pub customers: Customers,
     /// The output directory.
     pub output: PathBuf,
     /// The output format.
@@ -209,19 +233,28 @@ impl Job {
         }
         let friendships = overrides.friendships.or(spec.input.friendships);
         let adoptions = overrides.adoptions.or(spec.input.adoptions);
-        let source =
-            match (&spec.generate, &friendships, &adoptions) {
-                (Some(generate), None, None) => Source::Generated(generate.params()),
-                (_, None, None) => return Err(Error::Config(
+        let customers = Customers {
+            identities: overrides.identities.or(spec.input.identities),
+            purchases: overrides.purchases.or(spec.input.purchases),
+        };
+        let source = match (&spec.generate, &friendships, &adoptions) {
+            (Some(generate), None, None) => Source::Generated(generate.params()),
+            (_, None, None) => {
+                return Err(Error::Config(format!(
                     "no input: give --friendships PATH (and/or --adoptions PATH), or a job file \
-                     with an [input] or [generate] table, e.g. `reach run jobs/quickstart.toml`"
-                        .to_string(),
-                )),
-                _ => Source::Files {
-                    friendships,
-                    adoptions,
-                },
-            };
+                     with an [input] or [generate] table, e.g. `reach run jobs/quickstart.toml`{}",
+                    if customers.any() {
+                        " (--identities and --purchases join a social graph: they come with one)"
+                    } else {
+                        ""
+                    }
+                )))
+            }
+            _ => Source::Files {
+                friendships,
+                adoptions,
+            },
+        };
         let ids = overrides.ids.or(spec.input.ids).unwrap_or_default();
         if ids == IdMode::Text && matches!(source, Source::Generated(_)) {
             return Err(Error::Config(
@@ -331,6 +364,7 @@ impl Job {
             serve,
             source,
             deltas: overrides.deltas.or(spec.input.deltas),
+            customers,
             output,
             format: overrides.format.or(spec.output.format).unwrap_or_default(),
             parts,
@@ -369,6 +403,9 @@ impl Job {
             paths.extend(adoptions.as_deref().map(|p| ("--adoptions", p)));
         }
         paths.extend(self.deltas.as_deref().map(|p| ("--deltas", p)));
+        let customers = &self.customers;
+        paths.extend(customers.identities.as_deref().map(|p| ("--identities", p)));
+        paths.extend(customers.purchases.as_deref().map(|p| ("--purchases", p)));
         if let Some(serve) = &self.serve {
             paths.push(("--inbox", serve.inbox.as_path()));
             paths.push(("[serve] applied", serve.applied.as_path()));
