@@ -65,10 +65,11 @@ Examples:
   reach serve jobs/nightly.toml --drain         # apply what is in the inbox, then exit
   reach serve job.toml --inbox /data/inbox --ready rename
 
-A night is a directory NAME/ in the inbox with a friendships* and/or an
-adoptions* file of +/- changes (see docs/nightly.md). With --ready marker (the
-default) it is applied once the file NAME.ready appears beside it; with
---ready rename, as soon as it is there (build it elsewhere, then rename it in).
+A night is a directory NAME/ in the inbox with friendships*, adoptions*,
+identities* and/or purchases* files of +/- changes (see docs/nightly.md).
+With --ready marker (the default) it is applied once the file NAME.ready
+appears beside it; with --ready rename, as soon as it is there (build it
+elsewhere, then rename it in).
 Nights apply in name order, each exactly once, even across crashes: after each
 night the output (tables, the night's change feed, manifest.json, checkpoint)
 is replaced in one atomic rename. A malformed night moves to rejected/ with a

@@ -166,3 +166,26 @@ fn serve_help_lists_only_what_serve_takes() {
         "{stderr}"
     );
 }
+
+/// `--identities` and `--purchases` are flags of `reach run` and of
+/// `reach serve`; the short help shows each with an example line, and the
+/// long help says what the file holds.
+#[test]
+fn help_teaches_the_customer_inputs() {
+    for command in ["run", "serve"] {
+        let short = text(&reach(&[command, "-h"]).stdout);
+        assert!(
+            short.contains("--identities <PATH>") && short.contains("`7,C-007`"),
+            "{command}: {short}"
+        );
+        assert!(
+            short.contains("--purchases <PATH>") && short.contains("`C-007,2026-11-22,12.5,rock`"),
+            "{command}: {short}"
+        );
+        let long = text(&reach(&[command, "--help"]).stdout);
+        assert!(
+            long.contains("belongs to the CRM customer") && long.contains("at most 4 digits"),
+            "{command}: {long}"
+        );
+    }
+}

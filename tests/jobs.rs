@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use reach::job::{Job, Overrides, Source};
+use reach::job::{Customers, Job, Overrides, Source};
 
 fn job(name: &str) -> Job {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -227,4 +227,135 @@ fn example_job_lists_every_field() {
         listed.sort();
         assert_eq!(listed, fields, "[{table}] in jobs/example.toml");
     }
+}
+
+/// Writes a job file with the given text into `dir`; its path.
+fn job_file(dir: &Path, text: &str) -> std::path::PathBuf {
+    let path = dir.join("job.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `[input] identities` / `purchases` and `--identities` / `--purchases`
+/// resolve into `Job.customers`, flags first; with files or with [generate].
+#[test]
+fn customer_inputs_resolve_from_the_file_and_the_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = job_file(
+        dir.path(),
+        "[input]\nfriendships = \"f.csv\"\nidentities = \"crm/ids.csv\"\n\
+         purchases = \"crm/purchases\"\n[output]\ndir = \"o\"\n",
+    );
+    let from_file = Job::resolve(Some(&path), Overrides::default()).unwrap();
+    assert_eq!(
+        from_file.customers,
+        Customers {
+            identities: Some("crm/ids.csv".into()),
+            purchases: Some("crm/purchases".into()),
+        }
+    );
+    let flagged = Job::resolve(
+        Some(&path),
+        Overrides {
+            purchases: Some("other.csv".into()),
+            ..Overrides::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(flagged.customers.identities, Some("crm/ids.csv".into()));
+    assert_eq!(flagged.customers.purchases, Some("other.csv".into()));
+    let flagged = Job::resolve(
+        Some(&path),
+        Overrides {
+            identities: Some("other-ids.csv".into()),
+            ..Overrides::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(flagged.customers.identities, Some("other-ids.csv".into()));
+    assert_eq!(flagged.customers.purchases, Some("crm/purchases".into()));
+
+    // With [generate]: the customer inputs are allowed beside it.
+    let path = job_file(
+        dir.path(),
+        "[input]\nidentities = \"ids.csv\"\n[generate]\nusers = 10\n[output]\ndir = \"o\"\n",
+    );
+    let generated = Job::resolve(Some(&path), Overrides::default()).unwrap();
+    assert!(matches!(generated.source, Source::Generated(_)));
+    assert_eq!(generated.customers.identities, Some("ids.csv".into()));
+    assert!(generated.customers.any());
+
+    // Neither: none.
+    let plain = Job::resolve(
+        None,
+        Overrides {
+            friendships: Some("f.csv".into()),
+            output: Some("o".into()),
+            ..Overrides::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(plain.customers, Customers::default());
+    assert!(!plain.customers.any());
+}
+
+/// Customer inputs alone are no job: the message says they come with a graph.
+#[test]
+fn customer_inputs_need_a_social_input() {
+    let error = Job::resolve(
+        None,
+        Overrides {
+            purchases: Some("p.csv".into()),
+            output: Some("o".into()),
+            ..Overrides::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains("no input")
+            && error.contains("--identities and --purchases join a social graph"),
+        "{error}"
+    );
+}
+
+/// The output can never be, hold or lie inside a customer input.
+#[test]
+fn the_output_stays_apart_from_customer_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let crm = dir.path().join("crm");
+    let job = Job::resolve(
+        None,
+        Overrides {
+            friendships: Some(dir.path().join("f.csv")),
+            identities: Some(crm.join("ids.csv")),
+            purchases: Some(dir.path().join("purchases")),
+            output: Some(crm.clone()),
+            ..Overrides::default()
+        },
+    )
+    .unwrap();
+    let paths = job.input_paths();
+    assert!(paths.contains(&("--identities", crm.join("ids.csv").as_path())));
+    assert!(paths.contains(&("--purchases", dir.path().join("purchases").as_path())));
+    let error = reach::output::guard::check(&job.output, &paths, true)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("contains the input --identities"), "{error}");
+    let error = reach::output::guard::check(&dir.path().join("purchases"), &paths, true)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("is the input --purchases"), "{error}");
+}
+
+/// A misspelt key of `[input]` is still refused, naming the new keys.
+#[test]
+fn unknown_input_keys_are_refused() {
+    let error = job_error("[input]\npurchase = \"p.csv\"\n");
+    assert!(
+        error.contains("unknown field `purchase`")
+            && error.contains("`identities`")
+            && error.contains("`purchases`"),
+        "{error}"
+    );
 }
