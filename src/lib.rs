@@ -25,6 +25,7 @@ pub mod memory;
 pub mod output;
 pub mod params;
 pub mod report;
+pub mod rfm;
 pub mod run;
 pub mod serve;
 pub mod tables;
