@@ -372,3 +372,160 @@ mod oracle_checks {
         assert_eq!(state.purchases, states[2].purchases);
     }
 }
+
+/// The harness itself (reading, ordering, comparing, replaying feeds) on an
+/// output written here from the oracle, as the job should write it: it
+/// passes, and a changed cell, a row out of order or a feed that adds a
+/// present row are caught.
+mod harness_checks {
+    use super::*;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    fn csv_line(row: &[String]) -> String {
+        let quoted: Vec<String> = row
+            .iter()
+            .map(|f| {
+                if f.contains(',') {
+                    format!("\"{f}\"")
+                } else {
+                    f.clone()
+                }
+            })
+            .collect();
+        quoted.join(",")
+    }
+
+    fn write_part(dir: &Path, part: usize, header: &str, rows: &[&Vec<String>]) {
+        std::fs::create_dir_all(dir).unwrap();
+        let mut text = format!("{header}\n");
+        for row in rows {
+            text += &csv_line(row);
+            text += "\n";
+        }
+        std::fs::write(dir.join(format!("part-{part:05}.csv")), text).unwrap();
+    }
+
+    /// The final tables (customers over two parts), the summary, and each
+    /// night's feed as the difference of the oracle's tables.
+    fn write_fake_run(out: &Path, case: &Case, expected: &[Expected]) {
+        let last = expected_tables(expected.last().unwrap());
+        let (even, odd): (Vec<_>, Vec<_>) = last
+            .customers
+            .iter()
+            .enumerate()
+            .partition(|(i, _)| i % 2 == 0);
+        for (part, rows) in [even, odd].into_iter().enumerate() {
+            let rows: Vec<&Vec<String>> = rows.into_iter().map(|(_, r)| r).collect();
+            write_part(&out.join("customers"), part, CUSTOMERS_HEADER, &rows);
+        }
+        write_part(
+            &out.join("value_matrix"),
+            0,
+            VALUE_MATRIX_HEADER,
+            &last.value_matrix.iter().collect::<Vec<_>>(),
+        );
+        write_part(
+            &out.join("benchmark"),
+            0,
+            BENCHMARK_HEADER,
+            &last.benchmark.iter().collect::<Vec<_>>(),
+        );
+        let s = &expected.last().unwrap().summary;
+        let summary = serde_json::json!({"customers": {
+            "customers": s.customers, "accounts_with_customer": s.accounts_with_customer,
+            "match_rate": s.match_rate, "customers_with_purchases": s.customers_with_purchases,
+            "purchases": s.purchases, "revenue": s.revenue}});
+        std::fs::write(out.join("summary.json"), summary.to_string()).unwrap();
+        for (k, night) in case.night_names().iter().enumerate() {
+            let (before, after) = (
+                expected_tables(&expected[k]),
+                expected_tables(&expected[k + 1]),
+            );
+            for (table, header) in CUSTOMER_TABLES {
+                let (mut b, mut a) = (before.clone(), after.clone());
+                let (b, a) = (b.get_mut(table), a.get_mut(table));
+                let mut feed: Vec<Vec<String>> = Vec::new();
+                for row in b.iter().filter(|r| !a.contains(r)) {
+                    feed.push([vec!["-".to_string()], row.clone()].concat());
+                }
+                for row in a.iter().filter(|r| !b.contains(r)) {
+                    feed.push([vec!["+".to_string()], row.clone()].concat());
+                }
+                let dir = out.join("changes").join(night).join(table);
+                write_part(
+                    &dir,
+                    0,
+                    &format!("op,{header}"),
+                    &feed.iter().collect::<Vec<_>>(),
+                );
+            }
+        }
+    }
+
+    fn fails(f: impl FnOnce()) -> bool {
+        catch_unwind(AssertUnwindSafe(f)).is_err()
+    }
+
+    #[test]
+    fn an_output_written_from_the_oracle_passes_and_changes_are_caught() {
+        for seed in [1u64, 3] {
+            let case = random_case(seed, seed == 1);
+            let expected: Vec<Expected> = case
+                .states()
+                .iter()
+                .map(|s| expected(s, &case.params))
+                .collect();
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join("out");
+            write_fake_run(&out, &case, &expected);
+            let base = if seed == 1 {
+                expected_tables(&expected[0])
+            } else {
+                Tables::default()
+            };
+            assert_nights_match(&out, &base, &case, &expected);
+
+            // A decimal off by 1e-6 relative, a monetary off by one unit.
+            let mut got = read_customer_tables(&out);
+            let row = got.customers.iter_mut().find(|r| r[15] != "0.0").unwrap();
+            row[15] = format!("{:?}", row[15].parse::<f64>().unwrap() * (1.0 + 1e-6));
+            assert!(compare_tables(&got, &expected_tables(expected.last().unwrap())).is_err());
+            let mut got = read_customer_tables(&out);
+            let row = got
+                .customers
+                .iter_mut()
+                .find(|r| !r[10].is_empty())
+                .unwrap();
+            row[9] = units_text(i128::from(parse_units(&row[9])) + 1);
+            assert!(compare_tables(&got, &expected_tables(expected.last().unwrap())).is_err());
+            // 1e-12 relative is within the tolerance; a missing row is not.
+            let mut got = read_customer_tables(&out);
+            let row = got.customers.iter_mut().find(|r| r[15] != "0.0").unwrap();
+            row[15] = format!("{:?}", row[15].parse::<f64>().unwrap() * (1.0 + 1e-12));
+            compare_tables(&got, &expected_tables(expected.last().unwrap())).unwrap();
+            got.customers.pop();
+            assert!(compare_tables(&got, &expected_tables(expected.last().unwrap())).is_err());
+
+            // Benchmark rows out of order are refused when read.
+            let bench = out.join("benchmark/part-00000.csv");
+            let text = std::fs::read_to_string(&bench).unwrap();
+            let mut lines: Vec<&str> = text.lines().collect();
+            lines.swap(1, 2);
+            std::fs::write(&bench, lines.join("\n") + "\n").unwrap();
+            assert!(fails(|| {
+                read_customer_tables(&out);
+            }));
+            std::fs::write(&bench, text).unwrap();
+
+            // A feed that adds a row already there is refused.
+            let mut tables = read_customer_tables(&out);
+            let night = case.night_names().pop().unwrap();
+            assert!(fails(|| apply_feed(&mut tables, &out, &night)));
+
+            // The summary's counts are compared.
+            let mut summary = expected.last().unwrap().summary.clone();
+            summary.purchases += 1;
+            assert!(compare_summary(&out, &summary).is_err());
+        }
+    }
+}

@@ -19,10 +19,11 @@ use super::Oracle;
 
 mod exact;
 mod inputs;
+mod random;
 mod runs;
 mod tables;
 #[allow(unused_imports)] // not every test file uses every part
-pub use {exact::*, inputs::*, runs::*, tables::*};
+pub use {exact::*, inputs::*, random::*, runs::*, tables::*};
 
 /// The parameters T, C, W, K.
 #[derive(Clone, Copy, Debug)]
@@ -193,6 +194,14 @@ pub fn expected(inputs: &Inputs, p: &Params) -> Expected {
             Frac::new(brought, 1),
             "oracle: money handed out on {t}"
         );
+    }
+
+    if !inputs.customer_inputs {
+        // No customer input yet: the tables are empty, not even `all`.
+        let (customers, handed_out) = (BTreeMap::new(), BTreeMap::new());
+        let mut e = render(inputs, &users, &customers, handed_out);
+        e.benchmark.clear();
+        return e;
     }
 
     // The customers: with an account in users, or a purchase.

@@ -26,6 +26,9 @@ pub struct Inputs {
     pub identities: BTreeMap<u64, String>,
     /// Every current purchase (a multiset, in arrival order).
     pub purchases: Vec<Purchase>,
+    /// Whether identities or purchases have appeared (a base file or a
+    /// night's file, even empty): before that the customer tables are empty.
+    pub customer_inputs: bool,
 }
 
 /// Which input a text is.
@@ -85,6 +88,7 @@ impl Inputs {
     /// when its first field is a plain name (not an op, not a number).
     pub fn apply(&mut self, kind: Kind, text: &str, nightly: bool) -> u64 {
         let mut no_ops = 0;
+        self.customer_inputs |= matches!(kind, Kind::Identities | Kind::Purchases);
         for (i, mut f) in records(text).into_iter().enumerate() {
             let header = if nightly {
                 f[0] != "+" && f[0] != "-"
@@ -184,5 +188,52 @@ impl Inputs {
             *no_ops.entry(key).or_insert(0) += self.apply(kind, &text, true);
         }
         no_ops
+    }
+}
+
+/// A field for a CSV line, quoted when it holds a comma or a quote.
+fn csv_field(field: &str) -> String {
+    if field.contains(',') || field.contains('"') {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}
+
+impl Inputs {
+    /// The state written as base files: friendships, adoptions and
+    /// identities as CSV with a header, purchases tab-separated.
+    pub fn texts(&self) -> Vec<(Kind, String)> {
+        let mut f = String::from("src,dst\n");
+        for (a, b) in &self.friendships {
+            f += &format!("{a},{b}\n");
+        }
+        let mut a = String::from("user,topic,day\n");
+        for ((u, t), d) in &self.adoptions {
+            a += &format!("{u},{},{d}\n", csv_field(t));
+        }
+        let mut i = String::from("account,customer\n");
+        for (account, customer) in &self.identities {
+            i += &format!("{account},{}\n", csv_field(customer));
+        }
+        let mut p = String::new();
+        for q in &self.purchases {
+            p += &format!(
+                "{}\t{}\t{}",
+                q.customer,
+                q.day,
+                super::units_text(q.units.into())
+            );
+            if let Some(t) = &q.topic {
+                p += &format!("\t{t}");
+            }
+            p += "\n";
+        }
+        vec![
+            (Kind::Friendships, f),
+            (Kind::Adoptions, a),
+            (Kind::Identities, i),
+            (Kind::Purchases, p),
+        ]
     }
 }

@@ -8,7 +8,10 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{parts, Inputs, Kind, Params, Tables, CUSTOMER_TABLES};
+use super::{
+    assert_customers_match, compare_tables, expected_tables, parts, read_customer_tables, Expected,
+    Inputs, Kind, Params, Tables, CUSTOMER_TABLES,
+};
 use crate::common::csv_fields;
 
 /// A case: base texts by kind (a kind left out is not given to the job)
@@ -165,4 +168,25 @@ pub fn customer_files(output: &Path) -> BTreeMap<String, Vec<u8>> {
         }
     }
     files
+}
+
+/// Checks a run with nights against the oracle's state after each night:
+/// `base` (the customer tables of a run over the base alone) with the
+/// feeds of nights 1..=k applied equals the oracle after night k, and the
+/// feeds of every night give the run's final tables.
+pub fn assert_nights_match(output: &Path, base: &Tables, case: &Case, expected: &[Expected]) {
+    let mut tables = base.clone();
+    for (k, night) in case.night_names().iter().enumerate() {
+        apply_feed(&mut tables, output, night);
+        if let Err(e) = compare_tables(&tables, &expected_tables(&expected[k + 1])) {
+            panic!("{}, after night {night}: {e}", output.display());
+        }
+    }
+    assert_eq!(
+        tables,
+        read_customer_tables(output),
+        "{}: the feeds compose to the final tables",
+        output.display()
+    );
+    assert_customers_match(output, expected.last().unwrap());
 }
