@@ -517,10 +517,30 @@ mod harness_checks {
             }));
             std::fs::write(&bench, text).unwrap();
 
-            // A feed that adds a row already there is refused.
-            let mut tables = read_customer_tables(&out);
-            let night = case.night_names().pop().unwrap();
-            assert!(fails(|| apply_feed(&mut tables, &out, &night)));
+            // A feed that adds a row already there, or removes an absent
+            // one, is refused.
+            let tables = read_customer_tables(&out);
+            let row = tables.customers[0].clone();
+            let mut absent = row.clone();
+            absent[0] += "-absent";
+            for (night, op, row) in [("add", "+", &row), ("remove", "-", &absent)] {
+                for (table, header) in CUSTOMER_TABLES {
+                    let rows = if table == "customers" {
+                        vec![[vec![op.to_string()], row.clone()].concat()]
+                    } else {
+                        vec![]
+                    };
+                    let dir = out.join("changes").join(night).join(table);
+                    write_part(
+                        &dir,
+                        0,
+                        &format!("op,{header}"),
+                        &rows.iter().collect::<Vec<_>>(),
+                    );
+                }
+                let mut copy = tables.clone();
+                assert!(fails(|| apply_feed(&mut copy, &out, night)), "{night}");
+            }
 
             // The summary's counts are compared.
             let mut summary = expected.last().unwrap().summary.clone();
