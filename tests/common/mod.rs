@@ -17,6 +17,7 @@ pub const TABLES: [&str; 5] = [
     "topics",
 ];
 
+pub mod customers;
 mod processes;
 #[allow(unused_imports)] // not every test file starts processes
 pub use processes::*;
