@@ -376,7 +376,10 @@ impl Engine {
         }
         let new_names: Vec<String> = {
             let known = self.dictionary.borrow();
-            let purchase_topics = night.customers.iter().flat_map(|(local, _)| &local.names);
+            let purchase_topics = night
+                .customers
+                .iter()
+                .flat_map(|(local, _, _)| &local.names);
             let mut names: Vec<String> = night
                 .adoptions
                 .iter()
@@ -401,19 +404,21 @@ impl Engine {
                     .send((((change.user, topic), change.day), op_seq(offset, remove)));
             }
         }
-        if let Some((local, diffs)) = night.customers {
-            self.send_customers(worker, local, diffs);
+        if let Some((local, diffs, appeared)) = night.customers {
+            self.send_customers(worker, local, diffs, appeared);
         }
     }
 
     /// Translates and sends customer records of the open epoch (every
     /// worker calls it, in step); worker 0's identity differences also
-    /// move its book.
+    /// move its book. `appeared`: the epoch reads customer files (the
+    /// customer tables hold rows from the first such epoch on).
     pub fn send_customers(
         &mut self,
         worker: &mut Worker,
         local: customers::Local,
         diffs: Vec<customers::IdentityDiff>,
+        appeared: bool,
     ) {
         let crm = self
             .crm
@@ -441,9 +446,9 @@ impl Engine {
         for (identity, diff) in translated.identities {
             crm.inputs.identities.send((identity, time, diff));
         }
-        if !crm.present && worker.index() == 0 {
+        if appeared && !crm.present && worker.index() == 0 {
             crm.inputs.present.send(((), time, 1));
         }
-        crm.present = true;
+        crm.present |= appeared;
     }
 }

@@ -289,7 +289,7 @@ impl Engine {
             context.expected_friendships(me.1),
         );
         if let Some((purchases, identities)) = customer_input {
-            engine.send_customers(worker, purchases, identities);
+            engine.send_customers(worker, purchases, identities, job.customers.any());
         }
         let base = match job.ids {
             IdMode::Integer => base,

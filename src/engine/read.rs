@@ -355,7 +355,7 @@ pub struct NightRecords {
     pub(super) texts: Option<translate::LocalTexts>,
     /// The night's purchases (this worker's shares) and, at worker 0, its
     /// identity differences.
-    pub(super) customers: Option<(customers::Local, Vec<customers::IdentityDiff>)>,
+    pub(super) customers: Option<(customers::Local, Vec<customers::IdentityDiff>, bool)>,
     /// What the shares held.
     pub stats: ReadStats,
 }
@@ -394,7 +394,7 @@ pub fn read_night(
                 stop_after,
             );
             records.stats.add(&stats);
-            records.customers = Some((local, diffs));
+            records.customers = Some((local, diffs, night.has_customers()));
         }
         None if night.has_customers() && me.0 == 0 => {
             let (source, _) = night
