@@ -267,7 +267,7 @@ pub struct GenerateArgs {
     /// Also write customers: identities.csv (about 81% of accounts matched,
     /// some customers with 2-3 accounts) and purchases.csv (customers with
     /// and without accounts; cascade followers' customers tend to buy the
-    /// cascade's topic soon after). See docs/crm.md and docs/jobs.md.
+    /// cascade's topic soon after). See docs/jobs.md.
     #[arg(long)]
     pub customers: bool,
     /// Write text user ids (handles like `u_3f9k2`, `jsmith@mail.example`)

@@ -16,7 +16,8 @@
 //!    adoption day plus 0..30 days (at most the year's last day);
 //! 3. per cascade follower of the chunk with a customer (sorted by
 //!    account, topic, day), with probability [`FOLLOWER_BUYS`], the
-//!    cascade's topic on the following day plus 0..15 days.
+//!    cascade's topic on the following day plus 0..15 days (at most the
+//!    year's last day).
 //!
 //! The chunks after those hold the customers without an account,
 //! [`USER_CHUNK`] per chunk, each with a geometric number of purchases as in 1.
@@ -185,7 +186,7 @@ impl Model {
         {
             let g = owner[(a.user - lo) as usize];
             if g != u32::MAX && draws.unit() < FOLLOWER_BUYS {
-                let day = a.day + draws.below(15) as i32;
+                let day = (a.day + draws.below(15) as i32).min(last_day);
                 let amount = draws.amount();
                 f(&names[g as usize], day, amount, Some(a.topic));
             }
