@@ -499,3 +499,42 @@ fn the_crm_job_generates_customers() {
     assert!(job.report);
     assert_eq!(job.output, Path::new("out/crm"));
 }
+
+/// The customers are part of the generated data's contract, like the graph
+/// (tests/generate.rs, golden_values): a change to the walk, the id
+/// formula, the purchase draws or their streams changes these values. If
+/// you change any of them on purpose, say so in the changelog and update them.
+#[test]
+fn golden_values() {
+    let model = Model::new(&customers(10_000, 90.0)).unwrap();
+    let ids = identities(&model);
+    let buys = purchases(&model);
+    let mut hash = 0xCBF2_9CE4_8422_2325u64;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01B3);
+        }
+    };
+    for (a, c) in &ids {
+        eat(format!("{a},{c}\n").as_bytes());
+    }
+    for (c, d, a, t) in &buys {
+        eat(format!("{c},{d},{a},{t:?}\n").as_bytes());
+    }
+    assert_eq!((ids.len(), buys.len()), (8130, 23589));
+    assert_eq!(
+        ids[..2],
+        [
+            (0, "0035e000DuWMeOf".into()),
+            (1, "cus_5PMSLcAP8nNpkj".into())
+        ]
+    );
+    let first = (
+        "0035e000DebsWz1".to_string(),
+        20_363,
+        174_200,
+        Some("topic-0204".into()),
+    );
+    assert_eq!(buys[0], first);
+    assert_eq!(hash, 0x7F39_593C_D057_2E43);
+}
