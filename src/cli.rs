@@ -51,11 +51,14 @@ Examples:
   reach generate --users 100000 --out data/demo
   reach generate --users 1000000 --mean-degree 90 --seed 7 --out data/1m
   reach generate --users 100000 --nights 3 --out data/demo   # plus data/demo/nights/
+  reach generate --users 100000 --customers --out data/crm   # plus identities.csv, purchases.csv
 
 Writes friendships.csv (src,dst), adoptions.csv (user,topic,day) and
-planted.csv (the planted cascade seeds); with --nights, nights/<day>/ with
-friendships.csv and adoptions.csv of +/- changes. The bytes depend only on the options,
-never on the machine.")]
+planted.csv (the planted cascade seeds); with --customers, identities.csv
+(account,customer) and purchases.csv (customer,day,amount[,topic]); with
+--nights, nights/<day>/ with friendships.csv and adoptions.csv of +/- changes
+(and identities.csv, purchases.csv with --customers). The bytes depend only on
+the options, never on the machine.")]
     Generate(GenerateArgs),
     /// Keep the tables current: load the base (or the last checkpoint), then
     /// apply each night that appears in the inbox, publishing after each one.
@@ -280,6 +283,12 @@ pub struct GenerateArgs {
     /// Also write N nights of changes under DIR/nights/ (for --deltas).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub nights: usize,
+    /// Also write customers: identities.csv (about 81% of accounts matched,
+    /// some customers with 2-3 accounts) and purchases.csv (customers with
+    /// and without accounts; cascade followers' customers tend to buy the
+    /// cascade's topic soon after). See docs/jobs.md.
+    #[arg(long)]
+    pub customers: bool,
     /// Write text user ids (handles like `u_3f9k2`, `jsmith@mail.example`)
     /// instead of integers: run the data with `--ids text`.
     #[arg(long)]

@@ -76,6 +76,7 @@ pub fn generate(args: &GenerateArgs) -> Result<()> {
         users: args.users,
         mean_degree: args.mean_degree,
         seed: args.seed,
+        customers: args.customers,
         ..generate::Params::default()
     };
     let model = generate::Model::new(&params).map_err(Error::Config)?;
@@ -101,20 +102,37 @@ pub fn generate(args: &GenerateArgs) -> Result<()> {
     let nights = generate::write_nights(&model, &args.out, args.nights)
         .map_err(|e| Error::io(&args.out, e))?;
     if args.text_ids {
-        crate::handles::rewrite_dataset(&args.out).map_err(|e| Error::io(&args.out, e))?;
+        crate::handles::rewrite_dataset(&args.out, args.customers)
+            .map_err(|e| Error::io(&args.out, e))?;
     }
     if !args.quiet && args.nights > 0 {
         println!(
-            "reach generate: {} nights ({} friendship and {} adoption changes) -> {}",
+            "reach generate: {} nights ({} friendship and {} adoption changes{}) -> {}",
             nights.nights.len(),
             nights.friendship_changes,
             nights.adoption_changes,
+            if args.customers {
+                format!(
+                    ", {} identity and {} purchase changes",
+                    nights.identity_changes, nights.purchase_changes
+                )
+            } else {
+                String::new()
+            },
             args.out.join("nights").display()
         );
     }
     if !args.quiet {
+        let customers = if args.customers {
+            format!(
+                ", {} identities, {} purchases",
+                written.identities, written.purchases
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "reach generate: {} friendship lines, {} adoptions, {} planted seeds in {:.1} s -> {}",
+            "reach generate: {} friendship lines, {} adoptions, {} planted seeds{customers} in {:.1} s -> {}",
             written.friendships,
             written.adoptions,
             written.planted,

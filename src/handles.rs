@@ -88,11 +88,15 @@ fn rewrite(path: &Path, columns: &[usize]) -> io::Result<()> {
 }
 
 /// Rewrites a generated dataset in `dir` (and its nights, if any) with
-/// text handles in place of integer user ids.
-pub fn rewrite_dataset(dir: &Path) -> io::Result<()> {
+/// text handles in place of integer user ids (the accounts of
+/// `identities.csv` too when `customers`; customer ids are text already).
+pub fn rewrite_dataset(dir: &Path, customers: bool) -> io::Result<()> {
     rewrite(&dir.join("friendships.csv"), &[0, 1])?;
     rewrite(&dir.join("adoptions.csv"), &[0])?;
     rewrite(&dir.join("planted.csv"), &[0])?;
+    if customers {
+        rewrite(&dir.join("identities.csv"), &[0])?;
+    }
     let nights = dir.join("nights");
     if nights.is_dir() {
         let mut names: Vec<_> = fs::read_dir(&nights)?
@@ -104,6 +108,9 @@ pub fn rewrite_dataset(dir: &Path) -> io::Result<()> {
         for night in names {
             rewrite(&night.join("friendships.csv"), &[1, 2])?;
             rewrite(&night.join("adoptions.csv"), &[1])?;
+            if customers {
+                rewrite(&night.join("identities.csv"), &[1])?;
+            }
         }
     }
     Ok(())

@@ -83,7 +83,7 @@ impl Model {
     /// friend follows iff `unit(h) < cascade_follow_prob`, on day
     /// `seed day + 1 + below(mix(h), FOLLOW_WINDOW_DAYS)` (see [`unit()`] and
     /// [`below`]).
-    fn follow(&self, index: u32, friend: u64) -> Option<Adoption> {
+    pub(super) fn follow(&self, index: u32, friend: u64) -> Option<Adoption> {
         let seed = self.planted[index as usize];
         let h = mix(hash3(self.params.seed, TAG_FOLLOW, seed.user) ^ friend);
         if unit(h) >= self.params.cascade_follow_prob {

@@ -13,6 +13,11 @@
 //! probability `cascade_follow_prob`, 1..=60 days later, so the influence
 //! metrics have something to find and `planted.csv` says what it is.
 //!
+//! With [`Params::customers`], the same model also makes up the CRM side
+//! (module `customers`, `purchases`): identities joining accounts to customer ids,
+//! customers without accounts, and purchases in which cascade followers'
+//! customers tend to buy the cascade's topic soon after adopting it.
+//!
 //! Everything is a pure function of [`Params`]: it draws from the crate's own
 //! random number generators ([`crate::hash`]: SplitMix64 for seeding and
 //! hashing, xoshiro256** for draws) and carries its own `ln`/`exp`, using only IEEE-754 arithmetic and
@@ -28,16 +33,22 @@
 //! generated dataset.
 
 mod chunks;
+mod crm_nights;
+mod customer_files;
+mod customers;
 mod math;
 mod model;
 mod nights;
 mod parallel;
+mod purchases;
 mod random;
 mod write;
 
+pub use customers::{customer_id, NO_ACCOUNT_CUSTOMERS_PER_100_USERS};
 pub use model::Model;
 pub use nights::{write_nights, NightsWritten};
-pub use write::{write_dataset, Written};
+pub use purchases::format_amount;
+pub use write::{write_dataset, write_dataset_threads, Written};
 
 /// First day of the generated year, 2025-01-01, in days since 1970-01-01.
 pub const START_DAY: i32 = 20_089;
@@ -78,6 +89,10 @@ pub struct Params {
     pub cascade_seeds: Option<u64>,
     /// Probability (in [0, 1]) that a friend of a seed follows its cascade.
     pub cascade_follow_prob: f64,
+    /// Also make up customers: identities (`account,customer`) and
+    /// purchases (`customer,day,amount[,topic]`), see [`Model::identities`]
+    /// and [`Model::purchase_chunk`]. The graph and adoptions do not change.
+    pub customers: bool,
 }
 
 impl Default for Params {
@@ -92,6 +107,7 @@ impl Default for Params {
             adoptions_per_user: 5.0,
             cascade_seeds: None,
             cascade_follow_prob: 0.5,
+            customers: false,
         }
     }
 }

@@ -29,6 +29,8 @@ pub struct Model {
     pub(super) poisson_l_full: f64,
     pub(super) poisson_l_rest: f64,
     pub(super) topic_width: usize,
+    /// The cascade followers, for purchases (found on first use).
+    pub(super) followers: super::purchases::Followers,
 }
 
 // Stream tags: ASCII words, so streams of different purposes never collide.
@@ -170,6 +172,7 @@ impl Model {
             poisson_l_full: exp(-POISSON_PIECE),
             poisson_l_rest: exp(-rest),
             topic_width,
+            followers: Default::default(),
         })
     }
 

@@ -1,11 +1,13 @@
 //! Nights of changes for `--deltas` and `reach serve`: friendships removed
 //! and added, adoptions added and removed, a few no-ops of each kind, in the
-//! delta format of METRICS.md, one directory per night.
+//! delta format of METRICS.md, one directory per night; with customers,
+//! identity and purchase changes too (`crm_nights`).
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::crm_nights::CrmNights;
 use super::random::{hash3, Rng};
 use super::write::{push_adoption, push_topic, push_u64};
 use super::{Adoption, Model, SPAN_DAYS, START_DAY};
@@ -19,6 +21,10 @@ pub struct NightsWritten {
     pub friendship_changes: u64,
     /// Adoption change lines over all nights.
     pub adoption_changes: u64,
+    /// Identity change lines over all nights (0 without customers).
+    pub identity_changes: u64,
+    /// Purchase change lines over all nights (0 without customers).
+    pub purchase_changes: u64,
 }
 
 /// Parts per ten thousand of the base's friendship lines removed each night
@@ -37,11 +43,15 @@ const TAG_NIGHT: u64 = u64::from_be_bytes(*b"night\0\0\0");
 /// - `adoptions.csv`: a day of new adoptions (`+ user topic day`, the base's
 ///   yearly rate divided by 365, on the night's day), about 0.03% of the
 ///   base's spontaneous adoptions removed (`- user topic`), and a few no-op
-///   adds (an existing adoption again with a later day).
+///   adds (an existing adoption again with a later day);
+/// - with customers, `identities.csv` (`op,account,customer`) and
+///   `purchases.csv` (`op,customer,day,amount,topic`): new mappings,
+///   remaps, a day of purchases and refunds (see `crm_nights`).
 ///
 /// Deterministic for the model's parameters and `nights`.
 pub fn write_nights(model: &Model, dir: &Path, nights: usize) -> io::Result<NightsWritten> {
     let mut written = NightsWritten::default();
+    let mut crm = CrmNights::default();
     let seed = model.params.seed;
     for night in 1..=nights as u64 {
         let day = START_DAY + SPAN_DAYS + night as i32 - 1;
@@ -120,6 +130,11 @@ pub fn write_nights(model: &Model, dir: &Path, nights: usize) -> io::Result<Nigh
         }
         written.adoption_changes += a.iter().filter(|&&c| c == b'\n').count() as u64 - 1;
         write_atomically(&night_dir.join("adoptions.csv"), &a)?;
+        if model.params.customers {
+            let (ids, buys) = crm.night(model, night, day, &night_dir)?;
+            written.identity_changes += ids;
+            written.purchase_changes += buys;
+        }
         // The inbox marker of `reach serve` (docs/nightly.md): the night is complete.
         let marker = format!("{}.ready", crate::date::days_to_iso(day));
         write_atomically(&dir.join("nights").join(marker), b"")?;
@@ -137,7 +152,7 @@ fn push_change(buf: &mut Vec<u8>, op: u8, a: u64, b: u64) {
     buf.push(b'\n');
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -1,6 +1,7 @@
 //! The dataset's files: `friendships.csv`, `adoptions.csv` and
-//! `planted.csv`, chunks generated on every core and written in chunk
-//! order, each file under a temporary name until all three are complete.
+//! `planted.csv`, plus `identities.csv` and `purchases.csv` with customers;
+//! chunks generated on every core and written in chunk order, each file
+//! under a temporary name until all of them are complete.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -19,7 +20,12 @@ pub struct Written {
     pub adoptions: u64,
     /// Lines of `planted.csv` without the header (the number of seeds).
     pub planted: u64,
-    /// The files written: friendships, adoptions, planted.
+    /// Lines of `identities.csv` without the header (0 without customers).
+    pub identities: u64,
+    /// Lines of `purchases.csv` without the header (0 without customers).
+    pub purchases: u64,
+    /// The files written: friendships, adoptions, planted (then
+    /// identities and purchases with customers).
     pub files: Vec<PathBuf>,
 }
 
@@ -30,26 +36,47 @@ pub struct Written {
 /// - `adoptions.csv`, header `user,topic,day` (topic names, ISO days): the
 ///   adoption chunks in order, then the cascade adoptions in edge-chunk order;
 /// - `planted.csv`, header `user,topic,day,friends,followers`: each seed with
-///   its number of distinct friends and of distinct friends that follow it.
+///   its number of distinct friends and of distinct friends that follow it;
+/// - with [`Params::customers`](super::Params::customers): `identities.csv`,
+///   header `account,customer`, the lines of [`Model::identities`], and
+///   `purchases.csv`, header `customer,day,amount,topic`, the purchase
+///   chunks in order (ISO days, amounts with two decimals, a purchase
+///   without topic written as the 3 fields `customer,day,amount`).
 ///
 /// The bytes depend only on the model's [`Params`](super::Params). Each file is written to
-/// a temporary name in `dir`, synced, and renamed into place once all three
+/// a temporary name in `dir`, synced, and renamed into place once all of them
 /// are complete, so readers never see a half-written file. Chunks are
 /// generated on all available cores. `progress(done, total)` is called as
-/// work completes, in units of edges plus users (`total = edges + users`).
+/// work completes, in units of edges plus users (`total = edges + users`,
+/// plus `users` again with customers).
 pub fn write_dataset(
     model: &Model,
     dir: &Path,
     progress: &mut dyn FnMut(u64, u64),
 ) -> io::Result<Written> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    write_dataset_threads(model, dir, threads, progress)
+}
+
+/// [`write_dataset`] on `threads` threads (at least 1): the same bytes for
+/// any number.
+pub fn write_dataset_threads(
+    model: &Model,
+    dir: &Path,
+    threads: usize,
+    progress: &mut dyn FnMut(u64, u64),
+) -> io::Result<Written> {
     fs::create_dir_all(dir)?;
-    let names = ["friendships.csv", "adoptions.csv", "planted.csv"];
+    let mut names = vec!["friendships.csv", "adoptions.csv", "planted.csv"];
+    if model.params.customers {
+        names.extend(["identities.csv", "purchases.csv"]);
+    }
     let finals: Vec<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
     let temps: Vec<PathBuf> = names
         .iter()
         .map(|n| dir.join(format!(".{n}.tmp-{}", std::process::id())))
         .collect();
-    let result = write_temps(model, &temps, progress).and_then(|written| {
+    let result = write_temps(model, &temps, threads.max(1), progress).and_then(|written| {
         for (t, f) in temps.iter().zip(&finals) {
             fs::rename(t, f)?;
         }
@@ -86,10 +113,12 @@ struct EdgeOut {
 fn write_temps(
     model: &Model,
     temps: &[PathBuf],
+    threads: usize,
     progress: &mut dyn FnMut(u64, u64),
 ) -> io::Result<Written> {
     let users = model.params.users;
-    let total = model.edges + users;
+    let customers = model.params.customers;
+    let total = model.edges + users * (1 + u64::from(customers));
     let mut done = 0;
     progress(done, total);
     let mut friendships = Out::create(&temps[0])?;
@@ -98,7 +127,6 @@ fn write_temps(
     adoptions.buf.extend_from_slice(b"user,topic,day\n");
     let mut adoption_lines = 0;
 
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunks = model.adoption_chunks();
     parallel_ordered(
         chunks,
@@ -193,31 +221,50 @@ fn write_temps(
         planted.buf.push(b'\n');
     }
     planted.finish()?;
-    Ok(Written {
+    let mut written = Written {
         friendships: model.edges,
         adoptions: adoption_lines,
         planted: model.planted.len() as u64,
+        identities: 0,
+        purchases: 0,
         files: Vec::new(),
-    })
+    };
+    if customers {
+        model.set_followers(
+            contacts
+                .iter()
+                .filter(|c| c.2)
+                .map(|&(i, friend, _)| (i, friend)),
+        );
+        drop(contacts);
+        let (identities, purchases) =
+            super::customer_files::write(model, &temps[3..5], threads, &mut |step| {
+                done += step;
+                progress(done, total);
+            })?;
+        written.identities = identities;
+        written.purchases = purchases;
+    }
+    Ok(written)
 }
 
 /// A file being written through a 1 MiB buffer.
-struct Out {
+pub(super) struct Out {
     file: File,
-    buf: Vec<u8>,
+    pub(super) buf: Vec<u8>,
 }
 
 const OUT_BUFFER: usize = 1 << 20;
 
 impl Out {
-    fn create(path: &Path) -> io::Result<Out> {
+    pub(super) fn create(path: &Path) -> io::Result<Out> {
         Ok(Out {
             file: File::create(path)?,
             buf: Vec::with_capacity(OUT_BUFFER),
         })
     }
 
-    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+    pub(super) fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         if self.buf.len() + bytes.len() > OUT_BUFFER {
             self.file.write_all(&self.buf)?;
             self.buf.clear();
@@ -230,7 +277,7 @@ impl Out {
         }
     }
 
-    fn finish(mut self) -> io::Result<()> {
+    pub(super) fn finish(mut self) -> io::Result<()> {
         self.file.write_all(&self.buf)?;
         self.file.sync_all()
     }
@@ -257,7 +304,7 @@ pub(super) fn push_u64(buf: &mut Vec<u8>, v: u64) {
 }
 
 /// Appends the ISO date `YYYY-MM-DD` of `days` since 1970-01-01.
-fn push_iso_day(buf: &mut Vec<u8>, days: i32) {
+pub(super) fn push_iso_day(buf: &mut Vec<u8>, days: i32) {
     crate::date::write_iso(days, buf);
 }
 

@@ -40,6 +40,8 @@ pub struct GenerateSpec {
     pub mean_degree: f64,
     /// Random seed.
     pub seed: u64,
+    /// Also make up customers: identities and purchases (`reach generate --customers`).
+    pub customers: bool,
 }
 
 impl Default for GenerateSpec {
@@ -49,6 +51,7 @@ impl Default for GenerateSpec {
             users: defaults.users,
             mean_degree: defaults.mean_degree,
             seed: defaults.seed,
+            customers: defaults.customers,
         }
     }
 }
@@ -60,6 +63,7 @@ impl GenerateSpec {
             users: self.users,
             mean_degree: self.mean_degree,
             seed: self.seed,
+            customers: self.customers,
             ..generate::Params::default()
         }
     }
