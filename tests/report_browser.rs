@@ -3,7 +3,11 @@
 //! the browser, not the bytes we wrote): two charts drawn at a readable
 //! size, each axis label rendered (the y label turned on its side), the
 //! heat map's colour scale and legend present and outside the box of all
-//! its cells and points, and the CRM sections' rows.
+//! its cells and points, and the CRM sections' rows; and, on a hand-made
+//! output with customer tables, the value matrix's cells shaded (the
+//! fullest darkest, its text light), their money laid out beneath the
+//! count, the matrix within the window, and the stacked bars of the most
+//! valuable customers side by side in proportion.
 //!
 //! Runs where `/usr/bin/chromium` exists (or `REACH_CHROMIUM` names a
 //! browser); elsewhere it prints why it skipped and passes. It never
@@ -12,6 +16,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+mod page;
 
 /// Gathers the facts in the browser, after layout, into `<pre id="facts">`.
 /// Injected into a copy of the page only (the report has no scripts).
@@ -65,6 +71,57 @@ const PROBE: &str = r#"<script>
 </script>
 "#;
 
+/// Gathers the Customers section's facts after layout, like [`PROBE`].
+const CUSTOMERS_PROBE: &str = r#"<script>
+(function () {
+  var box = function (e) { var r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  var all = function (sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); };
+  var facts = {};
+  facts.cells = all('td[data-segment]').map(function (c) {
+    var count = box(c.querySelector('[data-col=customers]'));
+    var money = all('.money', c).map(box);
+    return { segment: c.getAttribute('data-segment'), tier: c.getAttribute('data-vm-tier'),
+             bg: getComputedStyle(c).backgroundColor, fg: getComputedStyle(c).color,
+             count: count, money: money };
+  });
+  facts.matrix = box(document.querySelector('table.matrix'));
+  facts.window = window.innerWidth;
+  facts.bars = all('tr[data-customer]').map(function (r) {
+    var m = box(r.querySelector('rect[data-part=monetary]'));
+    var i = box(r.querySelector('rect[data-part=influenced_revenue]'));
+    return { id: r.getAttribute('data-customer'), m: m[2] - m[0], i: i[2] - i[0], m_right: m[2], i_left: i[0],
+             m_top: m[1], i_top: i[1] };
+  });
+  facts.lifts = all('tr[data-group]').map(function (r) {
+    var b = r.querySelector('rect[data-part=bar]');
+    return [r.getAttribute('data-group'), b ? box(b)[2] - box(b)[0] : null];
+  });
+  var pre = document.createElement('pre');
+  pre.id = 'facts';
+  pre.textContent = JSON.stringify(facts);
+  document.body.appendChild(pre);
+})();
+</script>
+"#;
+
+/// The browser, or None after saying on stderr why `test` is skipped.
+fn browser_or_skip(test: &str) -> Option<PathBuf> {
+    match chromium() {
+        Ok(browser) => Some(browser),
+        Err(missing) => {
+            // Straight to stderr: the test harness captures print macros, not this.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIP {test}: no browser at {} (Debian package `chromium`, \
+                 or REACH_CHROMIUM=PATH); the rendered DOM was not checked",
+                missing.display()
+            );
+            None
+        }
+    }
+}
+
 /// The browser to use, or the path that was looked for.
 fn chromium() -> Result<PathBuf, PathBuf> {
     let path =
@@ -106,10 +163,19 @@ fn output_within(mut command: Command, limit: Duration, scratch: &Path) -> Strin
 }
 
 /// The rendered facts of the report of `output`.
-fn rendered_facts(browser: &Path, output: &Path, scratch: &Path) -> serde_json::Value {
+fn rendered_facts(
+    browser: &Path,
+    output: &Path,
+    scratch: &Path,
+    probe_script: &str,
+) -> serde_json::Value {
     let page = reach::report::build(output, 25).unwrap();
     let probe = scratch.join("probe.html");
-    std::fs::write(&probe, page.replace("</body>", &format!("{PROBE}</body>"))).unwrap();
+    std::fs::write(
+        &probe,
+        page.replace("</body>", &format!("{probe_script}</body>")),
+    )
+    .unwrap();
     let mut command = Command::new(browser);
     command.args([
         "--headless",
@@ -132,19 +198,8 @@ fn rendered_facts(browser: &Path, output: &Path, scratch: &Path) -> serde_json::
 
 #[test]
 fn renders_in_headless_chromium() {
-    let browser = match chromium() {
-        Ok(browser) => browser,
-        Err(missing) => {
-            // Straight to stderr: the test harness captures print macros, not this.
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIP renders_in_headless_chromium: no browser at {} (Debian package `chromium`, \
-                 or REACH_CHROMIUM=PATH); the rendered DOM was not checked",
-                missing.display()
-            );
-            return;
-        }
+    let Some(browser) = browser_or_skip("renders_in_headless_chromium") else {
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -171,7 +226,7 @@ fn renders_in_headless_chromium() {
         .unwrap();
     assert!(status.success());
 
-    let facts = rendered_facts(&browser, &output, dir.path());
+    let facts = rendered_facts(&browser, &output, dir.path(), PROBE);
     let charts = facts["charts"].as_array().unwrap();
     assert_eq!(charts.len(), 2, "{facts}");
     for chart in charts {
@@ -209,4 +264,97 @@ fn renders_in_headless_chromium() {
         night.starts_with("What changed last night: 2026-"),
         "{night}"
     );
+}
+
+/// `rgb(r, g, b)` -> relative luminance in 0..=1 (sRGB weights, no gamma:
+/// enough to order shades).
+fn luminance(css: &serde_json::Value) -> f64 {
+    let text = css.as_str().unwrap();
+    let v: Vec<f64> = text
+        .trim_start_matches("rgba(")
+        .trim_start_matches("rgb(")
+        .trim_end_matches(')')
+        .split(',')
+        .map(|x| x.trim().parse().unwrap())
+        .collect();
+    (0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]) / 255.0
+}
+
+fn f(v: &serde_json::Value) -> f64 {
+    v.as_f64().unwrap()
+}
+
+#[test]
+fn customers_section_renders_in_headless_chromium() {
+    let Some(browser) = browser_or_skip("customers_section_renders_in_headless_chromium") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let output = page::hand_made(dir.path(), None);
+    page::with_customers(&output);
+    let facts = rendered_facts(&browser, &output, dir.path(), CUSTOMERS_PROBE);
+
+    // The matrix: six cells; the fullest (Loyal Customers x standard, 3
+    // customers) darker than every other, with light text on it; the
+    // money of each cell beneath its count; the table inside the window.
+    let cells = facts["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 6, "{facts}");
+    let fullest = cells
+        .iter()
+        .find(|c| c["segment"] == "Loyal Customers" && c["tier"] == "standard")
+        .unwrap();
+    for c in cells {
+        if c != fullest {
+            assert!(
+                luminance(&c["bg"]) > luminance(&fullest["bg"]) + 0.3,
+                "{c} {fullest}"
+            );
+            assert!(luminance(&c["fg"]) < 0.3, "dark text on a light cell: {c}");
+        }
+        let money = c["money"].as_array().unwrap();
+        assert_eq!(money.len(), 2, "{c}");
+        assert!(
+            f(&money[0][1]) >= f(&c["count"][3]) - 0.5,
+            "spend under the count: {c}"
+        );
+        assert!(
+            f(&money[1][1]) >= f(&money[0][3]) - 0.5,
+            "influenced under spend: {c}"
+        );
+    }
+    assert!(
+        luminance(&fullest["fg"]) > 0.9,
+        "light text on the darkest cell: {fullest}"
+    );
+    assert!(f(&facts["matrix"][2]) <= f(&facts["window"]), "{facts}");
+
+    // The stacked bars: side by side on one line, in proportion to the
+    // amounts (C-001: 120.5 own, 40.25 influenced; C-006 only influenced).
+    let bars = facts["bars"].as_array().unwrap();
+    let bar = |id: &str| bars.iter().find(|b| b["id"] == id).unwrap().clone();
+    let first = bar("C-001");
+    assert!(
+        (f(&first["m"]) / f(&first["i"]) - 120.5 / 40.25).abs() < 0.05,
+        "{first}"
+    );
+    assert!(
+        (f(&first["m_right"]) - f(&first["i_left"])).abs() < 0.5,
+        "{first}"
+    );
+    assert!(
+        (f(&first["m_top"]) - f(&first["i_top"])).abs() < 0.5,
+        "{first}"
+    );
+    let c006 = bar("C-006");
+    assert!(f(&c006["m"]) < 0.5 && f(&c006["i"]) > 5.0, "{c006}");
+    assert!(
+        (f(&c006["i"]) / f(&first["m"]) - 12.5 / 120.5).abs() < 0.02,
+        "{c006}"
+    );
+
+    // The lift bars: in proportion to the lifts (all = 1, social 1.438).
+    let lifts = facts["lifts"].as_array().unwrap();
+    let (all, social) = (f(&lifts[0][1]), f(&lifts[1][1]));
+    assert_eq!(lifts[0][0], "all");
+    assert!((social / all - 1.4383770863098015).abs() < 0.02, "{facts}");
 }

@@ -181,6 +181,8 @@ pub struct Data {
     pub top_users: Vec<crm::UserRow>,
     /// What the last night's change feed says, if the output has one.
     pub last_night: Option<crm::NightChanges>,
+    /// The customers side, if the output has one.
+    pub customers: Option<super::customers::Customers>,
 }
 
 impl Data {
@@ -389,6 +391,7 @@ pub fn collect(out: &OutputDir, top_n: usize) -> Result<Data> {
         shuffle,
         top_users: top_users.into_rows(),
         last_night: crm::last_night(out)?,
+        customers: super::customers::collect(out)?,
     })
 }
 

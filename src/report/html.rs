@@ -70,7 +70,11 @@ pub fn page(data: &Data, degree_svg: &str, influence_svg: &str) -> String {
     h.push_str("<meta charset=\"utf-8\"/>\n");
     h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n");
     h.push_str("<title>reach report</title>\n");
-    let _ = writeln!(h, "<style>{STYLE}</style>\n</head>\n<body>");
+    let _ = writeln!(
+        h,
+        "<style>{STYLE}{}</style>\n</head>\n<body>",
+        super::customers_page::style(data)
+    );
     h.push_str("<h1>reach report</h1>\n");
     let _ = writeln!(
         h,
@@ -84,6 +88,7 @@ pub fn page(data: &Data, degree_svg: &str, influence_svg: &str) -> String {
     tiers(&mut h, data);
     super::crm_page::users_to_act_on(&mut h, data);
     super::crm_page::last_night(&mut h, data);
+    super::customers_page::section(&mut h, data);
     topics(&mut h, data);
     if data.shuffle.is_some() {
         shuffle(&mut h, data);

@@ -6,13 +6,17 @@
 //! charts with plotters' SVG backend, [`html`] assembles the page;
 //! [`multiple`] holds the Benjamini-Hochberg q-values of the shuffle test,
 //! [`scale`] the heat map's colour scale and legend, [`crm`] and
-//! [`crm_page`] the users to act on and what changed last night. The page
+//! [`crm_page`] the users to act on and what changed last night,
+//! [`customers`] and [`customers_page`] the customers section (value
+//! matrix, fans against the base, the most valuable customers). The page
 //! depends only on the tables and `summary.json` (never on `run.json`, the
 //! clock or the directory's path), so the same inputs and parameters give
 //! the same bytes at any worker or process count.
 
 pub mod crm;
 pub mod crm_page;
+pub mod customers;
+pub mod customers_page;
 pub mod data;
 pub mod figures;
 pub mod format;

@@ -286,3 +286,65 @@ pub fn hand_made(dir: &Path, significance: Option<&str>) -> PathBuf {
     }
     out
 }
+
+/// The header of the `customers` table (METRICS.md, "Customers").
+pub const CUSTOMERS_HEADER: &str = "customer_id,accounts,friend_count,super_connector,influence,\
+persuaded_total,tier,last_purchase,frequency,monetary,r_score,f_score,m_score,rfm_segment,\
+influenced_revenue,total_value";
+
+/// Adds the customers side to a [`hand_made`] output: the `customers`
+/// table in two parts, `value_matrix`, `benchmark` and summary.json's
+/// `customers` object, values picked by hand and consistent with each
+/// other (8 customers, 4 of them with an account; the value matrix and
+/// the benchmark are the sums of the customers rows).
+pub fn with_customers(out: &Path) {
+    let path = out.join("summary.json");
+    let mut summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    summary["customers"] = serde_json::json!({
+        "customers": 8, "accounts_with_customer": 4, "match_rate": 0.8,
+        "customers_with_purchases": 7, "purchases": 11, "revenue": 320.5001
+    });
+    write(&path, &summary.to_string());
+    write(
+        &out.join("customers/part-00000.csv"),
+        &format!(
+            "{CUSTOMERS_HEADER}\n\
+             C-001,1,3,true,1.5,2,super-connector,2026-11-20,3,120.5,5,5,5,Champions,40.25,160.75\n\
+             C-002,1,2,false,0.5,1,topical-influencer,2026-11-01,2,80,4,4,4,Loyal Customers,0.0,80.0\n\
+             C-005,0,0,false,0.0,0,standard,2026-11-25,2,0.0001,5,4,1,Others,0.0,0.0001\n\
+             C-006,1,1,false,0.0,0,standard,,0,0,,,,No purchases,12.5,12.5\n"
+        ),
+    );
+    write(
+        &out.join("customers/part-00001.csv"),
+        &format!(
+            "{CUSTOMERS_HEADER}\n\
+             \"D,quoted\",0,0,false,0.0,0,standard,2026-10-01,1,80,2,2,4,Loyal Customers,0.0,80.0\n\
+             E-1,0,0,false,0.0,0,standard,2026-10-02,1,5,2,2,2,Loyal Customers,0.0,5.0\n\
+             E-2,0,0,false,0.0,0,standard,2026-10-02,1,5,2,2,2,Loyal Customers,0.0,5.0\n\
+             c-001,1,2,false,0.0,0,connector,2026-06-01,1,30,1,1,2,Lost,0.0,30.0\n"
+        ),
+    );
+    write(
+        &out.join("value_matrix/part-00000.csv"),
+        "rfm_segment,tier,customers,monetary,influenced_revenue\n\
+         Champions,super-connector,1,120.5,40.25\n\
+         Loyal Customers,topical-influencer,1,80,0.0\n\
+         Loyal Customers,standard,3,90,0.0\n\
+         Lost,connector,1,30,0.0\n\
+         Others,standard,1,0.0001,0.0\n\
+         No purchases,standard,1,0,12.5\n",
+    );
+    write(
+        &out.join("benchmark/part-00000.csv"),
+        "group,customers,buyers,monetary,mean_monetary,mean_frequency,lift\n\
+         all,8,7,320.5001,40.0625125,1.375,1.0\n\
+         social,4,3,230.5,57.625,1.5,1.4383770863098015\n\
+         not-social,4,4,90.0001,22.500025,1.25,0.5616229136901986\n\
+         tier:super-connector,1,1,120.5,120.5,3.0,3.007799373541537\n\
+         tier:topical-influencer,1,1,80,80.0,2.0,1.9968792521437593\n\
+         tier:connector,1,1,30,30.0,1.0,0.7488297195539098\n\
+         tier:standard,1,0,0,0.0,0.0,0.0\n",
+    );
+}
