@@ -289,6 +289,36 @@ impl Local {
     }
 }
 
+/// The generator's customers (`[generate] customers = true`): this
+/// worker's purchase chunks, and at worker 0 every identity mapping.
+pub fn generated(
+    model: &crate::generate::Model,
+    (index, peers): (usize, usize),
+    stats: &mut ReadStats,
+) -> (Local, Vec<IdentityDiff>) {
+    let mut local = Local::default();
+    let names: Vec<String> = (0..model.params().topics)
+        .map(|t| model.topic_name(t))
+        .collect();
+    for chunk in (index..model.purchase_chunks()).step_by(peers) {
+        model.purchase_chunk(chunk, |customer, day, units, topic| {
+            let customer = local.customers.number(customer);
+            let topic = topic.map(|t| names[t as usize].clone());
+            let topic = local.topic(topic);
+            local.purchases.push((customer, day, units, topic));
+            stats.purchase_records += 1;
+        });
+    }
+    let mut identities = Vec::new();
+    if index == 0 {
+        model.identities(|account, customer| {
+            identities.push((account.to_string(), customer.to_string(), 1));
+            stats.identity_records += 1;
+        });
+    }
+    (local, identities)
+}
+
 /// Reads this worker's shares of purchase files: base records, or a
 /// night's changes.
 pub fn read_purchases(

@@ -104,9 +104,11 @@ impl Context {
         };
         let customers = match &start {
             Start::Checkpoint(meta) => meta.customers.then(CustomerSources::default),
-            Start::Base => (job.customers.any() || nights.iter().any(NightInput::has_customers))
-                .then(|| CustomerSources::open(job, tolerated))
-                .transpose()?,
+            Start::Base => (job.customers.any()
+                || model.as_ref().is_some_and(|m| m.params().customers)
+                || nights.iter().any(NightInput::has_customers))
+            .then(|| CustomerSources::open(job, tolerated))
+            .transpose()?,
         };
         let staging = if job.cluster.process == 0 {
             publish::prepare(&job.output)?
@@ -244,7 +246,11 @@ impl Engine {
             }
         };
         // Customer inputs, also before the dataflow: purchases name topics.
+        let generated = context.model.as_ref().filter(|m| m.params().customers);
         let customer_input = context.customers.as_ref().map(|sources| {
+            if let Some(model) = generated {
+                return customers::generated(model, me, stats);
+            }
             let local = customers::read_purchases(
                 (&sources.purchases.0, &sources.purchases.1),
                 me,
@@ -289,7 +295,8 @@ impl Engine {
             context.expected_friendships(me.1),
         );
         if let Some((purchases, identities)) = customer_input {
-            engine.send_customers(worker, purchases, identities, job.customers.any());
+            let appeared = job.customers.any() || generated.is_some();
+            engine.send_customers(worker, purchases, identities, appeared);
         }
         let base = match job.ids {
             IdMode::Integer => base,
