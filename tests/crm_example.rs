@@ -68,8 +68,11 @@ fn table(text: &str) -> (String, Vec<Vec<String>>) {
     (header, lines.map(csv_fields).collect())
 }
 
-/// Columns that are floating-point: compared to 1e-9 relative.
-const FLOAT_COLUMNS: [&str; 7] = [
+/// Columns that are floating-point: compared to 1e-9 relative. `monetary`
+/// is summed exactly but written as a decimal like the others (`50.0`;
+/// the doc writes `50`): compared as a number.
+const FLOAT_COLUMNS: [&str; 8] = [
+    "monetary",
     "influence",
     "credit",
     "influenced_revenue",

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::dataflow::customers::Purchase;
 use crate::dataflow::graph::AdoptionRecord;
 use crate::dataflow::{Diff, User};
 use crate::error::{Error, Result};
@@ -224,6 +225,54 @@ pub fn write_engine_ids(
         Some(ids) => write_ids(output, worker, &ids.borrow().entries()),
         None => Ok(()),
     }
+}
+
+fn customers_name(worker: usize) -> String {
+    format!("customers-worker-{worker:05}.bin")
+}
+
+/// What one worker holds of the customer inputs: its purchases with their
+/// copies, its part of the customer dictionary, and (worker 0) the identity
+/// mappings by text and whether customer files appeared yet.
+pub type CustomerState = (
+    Vec<(Purchase, u32)>,
+    Vec<(u64, String)>,
+    Vec<(String, String)>,
+    bool,
+);
+
+/// Writes an engine's customer state (nothing without customer inputs):
+/// all of it at every epoch, a table of purchases being far smaller than
+/// the friendship sets.
+pub fn write_customers(
+    output: &Path,
+    worker: usize,
+    engine: &super::Engine,
+) -> std::result::Result<(), String> {
+    let Some(crm) = &engine.crm else {
+        return Ok(());
+    };
+    let mut purchases: Vec<(Purchase, u32)> =
+        crm.counts.borrow().iter().map(|(p, n)| (*p, *n)).collect();
+    purchases.sort_unstable();
+    let state: CustomerState = (
+        purchases,
+        crm.names.borrow().entries(),
+        crm.book.entries(),
+        crm.is_present(),
+    );
+    let path = output.join(DIR).join(customers_name(worker));
+    write_file(&path, &(FORMAT, state))
+}
+
+/// Reads the customer state one worker wrote.
+pub fn read_customers(output: &Path, worker: usize) -> std::result::Result<CustomerState, String> {
+    let path = output.join(DIR).join(customers_name(worker));
+    let (format, state): (u32, CustomerState) = read_file(&path)?;
+    if format != FORMAT {
+        return Err(format!("{}: checkpoint format {format}", path.display()));
+    }
+    Ok(state)
 }
 
 /// Reads the dictionary entries one worker wrote.

@@ -109,6 +109,28 @@ impl Handles {
     }
 }
 
+impl Engine {
+    /// Sends purchases held in a checkpoint (with their copies) as base records.
+    pub fn send_purchases(&mut self, purchases: Vec<(Purchase, u32)>) {
+        let crm = self
+            .crm
+            .as_mut()
+            .expect("purchases come with customer tables");
+        for (purchase, copies) in purchases {
+            for _ in 0..copies {
+                crm.inputs.purchases.send(purchase);
+            }
+        }
+    }
+}
+
+impl Crm {
+    /// Whether customer files appeared in the run yet.
+    pub fn is_present(&self) -> bool {
+        self.present
+    }
+}
+
 impl CustomerHandles {
     /// Closes the epoch for the customer inputs.
     fn advance_to(&mut self, time: Time) {

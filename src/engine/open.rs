@@ -315,10 +315,14 @@ impl Engine {
     /// Loads the checkpoint as the base (time 0) and runs the dataflow over
     /// it. Any worker count reads any checkpoint: worker `i` reads the files
     /// `j` with `j % workers == i`, and the records flow to their owners.
+    /// With `customers`, the customer tables are built even if the
+    /// checkpoint has none (a service whose first customer files arrive in
+    /// a night resumes itself so).
     pub fn resume(
         worker: &mut Worker,
         context: &Context,
         meta: &checkpoint::Meta,
+        customers: bool,
     ) -> Result<Engine> {
         let job = &context.job;
         let (index, peers) = (worker.index(), worker.peers());
@@ -335,11 +339,15 @@ impl Engine {
         }
         let mut sets = Vec::new();
         let mut entries = Vec::new();
+        let mut customer_states = Vec::new();
         let mut failed = None;
         for file in (index..meta.workers).step_by(peers) {
             let read = checkpoint::read_worker(&job.output, meta, file).and_then(|set| {
                 if meta.ids == IdMode::Text {
                     entries.extend(checkpoint::read_ids(&job.output, file)?);
+                }
+                if meta.customers {
+                    customer_states.push(checkpoint::read_customers(&job.output, file)?);
                 }
                 Ok(set)
             });
@@ -369,16 +377,39 @@ impl Engine {
             translate::redistribute(worker, &texts, entries);
             texts
         });
+        // Customer ids: likewise; the purchases and the identity book follow.
+        let mut purchases = Vec::new();
+        let mut book = Vec::new();
+        let mut present = false;
+        let customer_names = (meta.customers || customers).then(|| {
+            let mut names = Vec::new();
+            for (held, entries, mappings, appeared) in customer_states {
+                purchases.extend(held);
+                names.extend(entries);
+                book.extend(mappings);
+                present |= appeared;
+            }
+            let shared = translate::Shared::default();
+            translate::redistribute(worker, &shared, names);
+            shared
+        });
+        let present = agree::gather(worker, present).into_iter().any(|p| p);
         let expected = read::per_worker_with_slack(meta.friendships as usize, peers);
         let mut engine = Engine::build(
             worker,
             &job.params,
             dictionary,
-            (texts, None),
+            (texts, customer_names),
             true,
             job.parts,
             expected,
         );
+        if engine.crm.is_some() {
+            // Worker 0 wrote the book into file 0, which worker 0 reads.
+            let diffs = book.into_iter().map(|(a, c)| (a, c, 1)).collect();
+            engine.send_customers(worker, customers::Local::default(), diffs, present);
+            engine.send_purchases(purchases);
+        }
         for (friendships, adoptions) in sets {
             for ((user, topic), day) in adoptions {
                 engine.send_adoption(user, ids[topic as usize], day);

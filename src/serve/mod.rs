@@ -142,7 +142,7 @@ fn serve_worker(
     let mut plan = checkpoint::Plan::default();
     let (mut engine, mut manifest, mut failure) = match (&context.start, &session.manifest) {
         (Start::Checkpoint(meta), Some(manifest)) => {
-            let engine = Engine::resume(worker, context, meta)?;
+            let engine = Engine::resume(worker, context, meta, false)?;
             (engine, manifest.clone(), None)
         }
         _ => load_base(worker, context, session, &mut plan)?,
@@ -168,6 +168,15 @@ fn serve_worker(
             Decision::Stop(Some(error)) => return Err(error),
             Decision::Night(name) => name,
         };
+        if engine.crm.is_none() && brings_customers(serve, &name) {
+            // The customer tables start with this night: the engine is
+            // built again, with them, from the checkpoint just published.
+            let meta = checkpoint::Meta::read(&job.output)?
+                .ok_or_else(|| Error::Runtime("no checkpoint to resume from".to_string()))?;
+            drop(engine);
+            engine = Engine::resume(worker, context, &meta, true)?;
+            engine.keep_journal();
+        }
         let state = (&mut engine, &mut plan, &mut manifest);
         failure = apply_night(worker, context, session, state, &name, &mut report);
     }
@@ -300,6 +309,12 @@ fn load_base(
         },
     );
     Ok((engine, manifest, failure))
+}
+
+/// Whether the inbox's night `name` holds identities or purchases.
+fn brings_customers(serve: &crate::job::Serve, name: &str) -> bool {
+    nights::night(name.to_string(), serve.inbox.join(name))
+        .is_ok_and(|night| night.identities.is_some() || night.purchases.is_some())
 }
 
 /// Reads and checks a night of the inbox before anything of it reaches the

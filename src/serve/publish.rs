@@ -63,6 +63,7 @@ pub fn publish_epoch(
             ),
         }
         .and_then(|()| checkpoint::write_engine_ids(&context.staging, index, engine))
+        .and_then(|()| checkpoint::write_customers(&context.staging, index, engine))
         .map_err(Error::Runtime)?;
         Ok(written)
     });

@@ -190,3 +190,20 @@ pub fn assert_nights_match(output: &Path, base: &Tables, case: &Case, expected: 
     );
     assert_customers_match(output, expected.last().unwrap());
 }
+
+/// Asserts two outputs hold the same customer files, naming the first file
+/// that differs and showing both as text.
+pub fn assert_same_customer_files(got: &Path, want: &Path) {
+    let (got, want) = (customer_files(got), customer_files(want));
+    let names = |m: &BTreeMap<String, Vec<u8>>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(&got), names(&want), "the customer files");
+    for (name, bytes) in &want {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+        assert!(
+            got[name] == *bytes,
+            "{name} differs:\n--- got\n{}\n--- want\n{}",
+            text(&got[name]),
+            text(bytes)
+        );
+    }
+}
