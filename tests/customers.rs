@@ -517,26 +517,26 @@ mod harness_checks {
             }));
             std::fs::write(&bench, text).unwrap();
 
-            // A feed that adds a row already there, or removes an absent
-            // one, is refused.
+            // A feed that adds a row already there, removes an absent one,
+            // or lists an unchanged row as leaving and arriving, is refused.
             let tables = read_customer_tables(&out);
+            let line = |op: &str, row: &Vec<String>| [vec![op.to_string()], row.clone()].concat();
             let row = tables.customers[0].clone();
             let mut absent = row.clone();
             absent[0] += "-absent";
-            for (night, op, row) in [("add", "+", &row), ("remove", "-", &absent)] {
+            let feeds = [
+                ("add", vec![line("+", &row)]),
+                ("remove", vec![line("-", &absent)]),
+                ("both", vec![line("+", &row), line("-", &row)]),
+            ];
+            for (night, feed) in feeds {
                 for (table, header) in CUSTOMER_TABLES {
-                    let rows = if table == "customers" {
-                        vec![[vec![op.to_string()], row.clone()].concat()]
-                    } else {
-                        vec![]
+                    let rows: Vec<&Vec<String>> = match table {
+                        "customers" => feed.iter().collect(),
+                        _ => Vec::new(),
                     };
                     let dir = out.join("changes").join(night).join(table);
-                    write_part(
-                        &dir,
-                        0,
-                        &format!("op,{header}"),
-                        &rows.iter().collect::<Vec<_>>(),
-                    );
+                    write_part(&dir, 0, &format!("op,{header}"), &rows);
                 }
                 let mut copy = tables.clone();
                 assert!(fails(|| apply_feed(&mut copy, &out, night)), "{night}");

@@ -147,7 +147,7 @@ impl Inputs {
                         customer: f[0].clone(),
                         day: parse_day(&f[1]),
                         units: parse_units(&f[2]),
-                        topic: f.get(3).cloned(),
+                        topic: f.get(3).filter(|t| !t.is_empty()).cloned(),
                     };
                     if add {
                         self.purchases.push(purchase);
@@ -202,7 +202,7 @@ fn csv_field(field: &str) -> String {
 
 impl Inputs {
     /// The state written as base files: friendships, adoptions and
-    /// identities as CSV with a header, purchases tab-separated.
+    /// identities as CSV with a header, purchases as CSV without one.
     pub fn texts(&self) -> Vec<(Kind, String)> {
         let mut f = String::from("src,dst\n");
         for (a, b) in &self.friendships {
@@ -219,13 +219,13 @@ impl Inputs {
         let mut p = String::new();
         for q in &self.purchases {
             p += &format!(
-                "{}\t{}\t{}",
-                q.customer,
+                "{},{},{}",
+                csv_field(&q.customer),
                 q.day,
                 super::units_text(q.units.into())
             );
             if let Some(t) = &q.topic {
-                p += &format!("\t{t}");
+                p += &format!(",{}", csv_field(t));
             }
             p += "\n";
         }

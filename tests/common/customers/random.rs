@@ -32,9 +32,16 @@ fn purchase_line(
     units: i64,
     topic: Option<&str>,
 ) -> String {
-    let mut line = format!("{customer}\t{day}\t{}", amount(units, rng.next(3)));
-    if let Some(t) = topic {
-        line += &format!("\t{t}");
+    let customer = if customer.contains(',') {
+        format!("\"{customer}\"")
+    } else {
+        customer.to_string()
+    };
+    let mut line = format!("{customer},{day},{}", amount(units, rng.next(3)));
+    match topic {
+        Some(t) => line += &format!(",{t}"),
+        None if rng.next(2) == 0 => line += ",", // an empty topic field: no topic
+        None => {}
     }
     line
 }
@@ -114,11 +121,11 @@ pub fn random_case(seed: u64, customer_base: bool) -> Case {
         files.push(("adoptions.txt".to_string(), a));
         if customer_base || night > 0 {
             files.push((
-                "identities.tsv".to_string(),
+                "identities.csv".to_string(),
                 identity_changes(&mut rng, &mut state, users),
             ));
             files.push((
-                "purchases.tsv".to_string(),
+                "purchases.csv".to_string(),
                 purchase_changes(&mut rng, &mut state),
             ));
         }
@@ -138,11 +145,11 @@ fn identity_changes(rng: &mut Lcg, state: &mut Inputs, users: u64) -> String {
         let mapped = state.identities.get(&account).cloned();
         let c = CUSTOMERS[rng.next(CUSTOMERS.len() as u64) as usize];
         let line = match (rng.next(3), mapped) {
-            (0, Some(own)) => format!("-\t{account}\t{own}"),
-            (1, Some(own)) => format!("+\t{account}\t{own}"), // a no-op
-            (_, Some(own)) if own != c => format!("-\t{account}\t{c}"), // a no-op
-            (_, Some(own)) => format!("-\t{account}\t{own}"),
-            (_, None) => format!("+\t{account}\t{c}"),
+            (0, Some(own)) => format!("-,{account},\"{own}\""),
+            (1, Some(own)) => format!("+,{account},\"{own}\""), // a no-op
+            (_, Some(own)) if own != c => format!("-,{account},\"{c}\""), // a no-op
+            (_, Some(own)) => format!("-,{account},\"{own}\""),
+            (_, None) => format!("+,{account},\"{c}\""),
         };
         state.apply(Kind::Identities, &line, true);
         text += &line;
@@ -161,14 +168,14 @@ fn purchase_changes(rng: &mut Lcg, state: &mut Inputs) -> String {
                 let q = state.purchases[rng.next(state.purchases.len() as u64) as usize].clone();
                 let day = q.day + i64::from(rng.next(3) == 0);
                 let line = purchase_line(rng, &q.customer, day, q.units, q.topic.as_deref());
-                format!("-\t{line}")
+                format!("-,{line}")
             }
             _ => {
                 let all: Vec<&str> = CUSTOMERS.iter().chain(&SOLO).copied().collect();
                 let c = all[rng.next(all.len() as u64) as usize];
                 let topic = (rng.next(3) != 0).then(|| TOPICS[rng.next(3) as usize]);
                 let (day, units) = (95 + rng.next(80) as i64, rng.next(300_000) as i64);
-                format!("+\t{}", purchase_line(rng, c, day, units, topic))
+                format!("+,{}", purchase_line(rng, c, day, units, topic))
             }
         };
         state.apply(Kind::Purchases, &line, true);

@@ -120,32 +120,44 @@ pub fn reach_run(args: &[OsString], output: &Path, workers: usize) {
 
 /// Applies the change feed of `night` for the customer tables
 /// (`changes/<night>/<table>/`, `op` then the table's columns) to `tables`:
-/// a `-` must remove a present row, a `+` must add an absent one.
+/// the rows that left (`-`, each must be present), then the rows that
+/// arrived (`+`, each must be absent). A row both leaving and arriving is
+/// refused: it did neither (an update changes the row).
 pub fn apply_feed(tables: &mut Tables, output: &Path, night: &str) {
     for (table, header) in CUSTOMER_TABLES {
         let dir = output.join("changes").join(night).join(table);
         assert!(dir.is_dir(), "no feed {}", dir.display());
-        let rows = tables.get_mut(table);
+        let (mut left, mut arrived) = (Vec::new(), Vec::new());
         for part in parts(&dir) {
             let text = std::fs::read_to_string(&part).unwrap();
             let mut lines = text.lines();
             assert_eq!(lines.next(), Some(format!("op,{header}").as_str()));
             for line in lines {
                 let mut row = csv_fields(line);
-                let op = row.remove(0);
-                let at = rows.iter().position(|r| *r == row);
-                match (op.as_str(), at) {
-                    ("-", Some(i)) => {
-                        rows.remove(i);
-                    }
-                    ("+", None) => rows.push(row),
-                    _ => panic!(
-                        "{}: {op} of {row:?} (present: {})",
-                        part.display(),
-                        at.is_some()
-                    ),
+                match row.remove(0).as_str() {
+                    "-" => left.push(row),
+                    "+" => arrived.push(row),
+                    op => panic!("{}: op {op:?}", part.display()),
                 }
             }
+        }
+        let feed = dir.display();
+        if let Some(row) = left.iter().find(|r| arrived.contains(r)) {
+            panic!("{feed}: {row:?} both leaves and arrives (an unchanged row)");
+        }
+        let rows = tables.get_mut(table);
+        for row in left {
+            let Some(i) = rows.iter().position(|r| *r == row) else {
+                panic!("{feed}: - of {row:?}, which is not in the table");
+            };
+            rows.remove(i);
+        }
+        for row in arrived {
+            assert!(
+                !rows.contains(&row),
+                "{feed}: + of {row:?}, already in the table"
+            );
+            rows.push(row);
         }
     }
     *tables = std::mem::take(tables).canonical();
