@@ -161,7 +161,7 @@ fn totals(
         adoption_records: base_read.adoption_records,
         adoptions: adoptions.applied_adds,
     };
-    epoch::totals(engine, read, base, nights, merged.rows)
+    epoch::totals(engine, read, base, nights, (merged.rows, merged.customers))
 }
 
 /// Every worker's (base, nights) statistics summed: over everything, over

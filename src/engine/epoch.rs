@@ -37,6 +37,8 @@ pub struct Written {
     pub adoption_counts: Vec<(Time, ChangeCounts)>,
     /// What the worker read, stage timings, its process's traffic (for `run.json`).
     pub figures: WorkerFigures,
+    /// Sums over this worker's rows of `customers` (with customer inputs).
+    pub customers: Option<summary::CustomerSums>,
 }
 
 /// Every worker's [`Written`], summed.
@@ -48,6 +50,8 @@ pub struct Merged {
     pub friendships: BTreeMap<Time, ChangeCounts>,
     /// What the adoption changes did, per time.
     pub adoptions: BTreeMap<Time, ChangeCounts>,
+    /// Sums over the rows of `customers` (with customer inputs).
+    pub customers: Option<summary::CustomerSums>,
 }
 
 impl Merged {
@@ -84,11 +88,25 @@ pub fn write_parts(
         texts: engine.ids.as_ref().map(|_| &*texts),
     };
     let rows = write::write_parts(&out, &engine.captures, feeds).map_err(Error::Runtime)?;
+    let customers = engine.captures.customers.as_ref().map(|c| {
+        let mut sums = summary::CustomerSums::default();
+        for (row, _, _) in c.customers.borrow().iter() {
+            sums.add(&summary::CustomerSums {
+                customers: 1,
+                accounts: u64::from(row.accounts),
+                buyers: u64::from(row.frequency > 0),
+                purchases: row.frequency,
+                units: row.monetary_units,
+            });
+        }
+        sums
+    });
     Ok(Written {
         rows,
         friendship_counts: counts(&engine.friendship_counts),
         adoption_counts: counts(&engine.adoption_counts),
         figures: WorkerFigures::default(),
+        customers,
     })
 }
 
@@ -116,6 +134,12 @@ pub fn merge_written(all: Vec<Result<Written>>) -> Result<Merged> {
         for (time, counts) in &written.adoption_counts {
             merged.adoptions.entry(*time).or_default().add(counts);
         }
+        if let Some(sums) = &written.customers {
+            merged
+                .customers
+                .get_or_insert_with(Default::default)
+                .add(sums);
+        }
     }
     Ok(merged)
 }
@@ -126,17 +150,12 @@ pub fn totals(
     read: ReadStats,
     base: summary::Base,
     nights: Vec<summary::NightSummary>,
-    rows: Vec<(String, u64)>,
+    (rows, customers): (Vec<(String, u64)>, Option<summary::CustomerSums>),
 ) -> Totals {
     let mut degree_distribution: Vec<DegreeRow> = write::final_rows(&engine.captures.degrees);
     degree_distribution.sort();
     let mut topics: Vec<TopicRow> = write::final_rows(&engine.captures.topics);
     topics.sort();
-    let benchmark = engine.captures.customers.as_ref().map(|c| {
-        let mut rows = write::final_rows(&c.benchmark);
-        rows.sort();
-        rows
-    });
     Totals {
         read,
         base,
@@ -144,7 +163,7 @@ pub fn totals(
         degree_distribution,
         topics,
         rows,
-        benchmark,
+        customers,
     }
 }
 

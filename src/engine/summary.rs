@@ -9,7 +9,7 @@ use crate::input::FileInfo;
 use crate::input::ReadStats;
 use crate::job::{self, Job};
 use crate::params::Params;
-use crate::tables::{BenchmarkRow, DegreeRow, Group, TopicRow};
+use crate::tables::{DegreeRow, TopicRow};
 
 /// The program that wrote the output.
 #[derive(Clone, Debug, Serialize)]
@@ -201,8 +201,34 @@ pub struct Totals {
     pub topics: Vec<TopicRow>,
     /// Rows written per table.
     pub rows: Vec<(String, u64)>,
-    /// The final `benchmark` table (with customer inputs).
-    pub benchmark: Option<Vec<BenchmarkRow>>,
+    /// The `customers` table's sums (with customer inputs).
+    pub customers: Option<CustomerSums>,
+}
+
+/// Sums over rows of `customers`, per worker and then over all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct CustomerSums {
+    /// Rows.
+    pub customers: u64,
+    /// Accounts (in `users`, with a customer).
+    pub accounts: u64,
+    /// Rows with a purchase.
+    pub buyers: u64,
+    /// Purchases.
+    pub purchases: u64,
+    /// Monetary, in units of 1/10,000.
+    pub units: i64,
+}
+
+impl CustomerSums {
+    /// Adds another's sums.
+    pub fn add(&mut self, other: &CustomerSums) {
+        self.customers += other.customers;
+        self.accounts += other.accounts;
+        self.buyers += other.buyers;
+        self.purchases += other.purchases;
+        self.units += other.units;
+    }
 }
 
 /// Builds the summary from the gathered totals and the input fingerprints.
@@ -219,7 +245,7 @@ pub fn build(
         degree_distribution: degrees,
         topics,
         rows,
-        benchmark,
+        customers,
     } = totals;
     let params = &job.params;
     let users_with_friends: u64 = degrees.iter().map(|d| d.users).sum();
@@ -285,18 +311,13 @@ pub fn build(
             bad_lines_skipped: read.bad_total,
         },
         nights: nights.to_vec(),
-        customers: benchmark.as_ref().map(|rows| {
-            let all = rows.iter().find(|r| r.group == Group::All);
-            let (accounts, purchases, units) = all.map_or((0, 0, 0), |r| r.hidden);
-            let users = table_rows("users");
-            CustomerCounts {
-                customers: all.map_or(0, |r| r.customers),
-                accounts_with_customer: accounts,
-                match_rate: share(accounts, users),
-                customers_with_purchases: all.map_or(0, |r| r.buyers),
-                purchases,
-                revenue: units as f64 / crate::dataflow::customers::SCALE as f64,
-            }
+        customers: customers.map(|sums| CustomerCounts {
+            customers: sums.customers,
+            accounts_with_customer: sums.accounts,
+            match_rate: share(sums.accounts, table_rows("users")),
+            customers_with_purchases: sums.buyers,
+            purchases: sums.purchases,
+            revenue: sums.units as f64 / crate::dataflow::customers::SCALE as f64,
         }),
     }
 }

@@ -121,7 +121,13 @@ pub fn publish_epoch(
             ..ReadStats::default()
         };
         let counts = manifest.base.counts.clone();
-        let totals = epoch::totals(engine, read, counts, manifest.nights.clone(), merged.rows);
+        let totals = epoch::totals(
+            engine,
+            read,
+            counts,
+            manifest.nights.clone(),
+            (merged.rows, merged.customers),
+        );
         let files = (
             manifest.base.friendship_files.clone(),
             manifest.base.adoption_files.clone(),

@@ -61,7 +61,8 @@ pub struct CustomerRow {
     pub influenced_revenue: Decimal,
     /// monetary + influenced_revenue.
     pub total_value: Decimal,
-    /// `monetary` in units of 1/10,000 (not a column: for exact sums).
+    /// `monetary` in units of 1/10,000 (not a column: for exact sums; it
+    /// follows `monetary`, so it never tells apart rows that read the same).
     pub monetary_units: i64,
     /// The optional cells as written (last purchase, r, f, m), so that
     /// `cells` can lend them.
@@ -201,9 +202,6 @@ pub struct BenchmarkRow {
     pub monetary: Decimal,
     /// mean_monetary, mean_frequency and lift as written (empty: none).
     pub texts: [String; 3],
-    /// Not columns (for `summary.json`): the group's accounts, purchases,
-    /// and monetary in units of 1/10,000.
-    pub hidden: (u64, u64, i128),
 }
 
 impl Row for BenchmarkRow {

@@ -49,7 +49,6 @@ pub fn value_matrix(customers: Coll<'_, CustomerRow>) -> Coll<'_, ValueMatrixRow
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 struct Sums {
     customers: u64,
-    accounts: u64,
     buyers: u64,
     purchases: u64,
     units: i128,
@@ -86,12 +85,7 @@ pub fn benchmark<'s>(
 ) -> Coll<'s, BenchmarkRow> {
     let sums = reduce_current(
         customers.flat_map(|row| {
-            let one = (
-                row.frequency > 0,
-                row.frequency,
-                row.monetary_units,
-                row.accounts,
-            );
+            let one = (row.frequency > 0, row.frequency, row.monetary_units);
             groups(&row)
                 .map(move |group| (group, one))
                 .collect::<Vec<_>>()
@@ -100,10 +94,9 @@ pub fn benchmark<'s>(
         |group| mix(group_code(group)),
         |&group, values, out| {
             let mut sums = Sums::default();
-            for ((buyer, frequency, units, accounts), n) in values {
+            for ((buyer, frequency, units), n) in values {
                 let n = *n as u64;
                 sums.customers += n;
-                sums.accounts += u64::from(*accounts) * n;
                 sums.buyers += if *buyer { n } else { 0 };
                 sums.purchases += frequency * n;
                 sums.units += i128::from(*units) * i128::from(n as i64);
@@ -168,6 +161,5 @@ fn row(group: Group, sums: Sums, all: Sums) -> BenchmarkRow {
         buyers: sums.buyers,
         monetary: Decimal(sums.units as f64 / scale),
         texts: [text(mean_monetary), text(mean_frequency), text(lift)],
-        hidden: (sums.accounts, sums.purchases, sums.units),
     }
 }
