@@ -11,4 +11,5 @@ mod current;
 mod global;
 mod harness;
 mod lookup;
+mod multiset;
 mod set;
