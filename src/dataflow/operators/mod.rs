@@ -1,6 +1,6 @@
 //! The crate's own incremental operators, apart from the metric families
 //! that use them. Each is generic over its records, has a contract stated in
-//! its module, and a reference test (`tests/operators.rs`) that compares it
+//! its module, and a reference test (`tests/operators/`) that compares it
 //! with a plain-Rust model at every epoch.
 //!
 //! ```text
