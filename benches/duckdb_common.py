@@ -1,7 +1,9 @@
 """What the DuckDB yardsticks share: the parameters' defaults, a connection
-set up like every benchmark run, and the friendships loaded as a set (each
+set up like every benchmark run, the friendships loaded as a set (each
 friendship once as (least, greatest), self-loops dropped), as METRICS.md
-defines the simple undirected graph."""
+defines the simple undirected graph, and the users' side of METRICS.md as
+SQL (build_social: friend counts to credit, leaders and tiers; write_social:
+its tables as CSV), which duckdb_topical.py and duckdb_customers.py share."""
 
 import os
 import sys
@@ -291,3 +293,58 @@ def build_social(con, friendships_path: str, adoptions_path: str, *, window: int
     )
     stage("leaders_users_s")
     return friendships
+
+
+def copy_to_csv(con, query: str, path: str) -> None:
+    """COPY a query's rows to a CSV file with a header."""
+    con.execute(f"COPY ({query}) TO {sql_path(path)} (HEADER, DELIMITER ',')")
+
+
+def write_social(con, out_dir: str, *, super_min: int = SUPER_CONNECTOR_MIN) -> None:
+    """Writes build_social's tables as reach names them, sorted: users.csv,
+    user_topics.csv, topic_leaders.csv, degree_distribution.csv, topics.csv."""
+    def copy(query: str, name: str) -> None:
+        copy_to_csv(con, query, os.path.join(out_dir, name))
+
+    copy(
+        f"""
+        SELECT u.user_id, u.friend_count,
+               u.friend_count >= {super_min} AS super_connector,
+               u.influence, u.persuaded_total, n.topic AS top_topic, u.tier
+        FROM users u LEFT JOIN topic_names n ON n.tid = u.top_tid
+        ORDER BY u.user_id
+        """,
+        "users.csv",
+    )
+    copy(
+        """
+        SELECT t.user_id, n.topic, t.adopted, t.reach, t.persuaded, t.credit
+        FROM user_topics t JOIN topic_names n USING (tid)
+        ORDER BY t.user_id, n.topic
+        """,
+        "user_topics.csv",
+    )
+    copy(
+        """
+        SELECT n.topic, l.rank, l.user_id, l.credit, l.persuaded, l.reach
+        FROM leaders l JOIN topic_names n USING (tid)
+        ORDER BY n.topic, l.rank
+        """,
+        "topic_leaders.csv",
+    )
+    copy(
+        """
+        SELECT friend_count, count(*)::BIGINT AS users
+        FROM friend_counts GROUP BY friend_count ORDER BY friend_count
+        """,
+        "degree_distribution.csv",
+    )
+    copy(
+        """
+        SELECT n.topic, count(*)::BIGINT AS adopters,
+               (count(*) FILTER (WHERE t.k >= 1))::BIGINT AS socially_explained
+        FROM user_topics t JOIN topic_names n USING (tid)
+        GROUP BY n.topic ORDER BY n.topic
+        """,
+        "topics.csv",
+    )

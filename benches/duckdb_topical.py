@@ -61,13 +61,7 @@ import os
 import sys
 import time
 
-from duckdb_common import (
-    SUPER_CONNECTOR_MIN,
-    add_connection_args,
-    build_social,
-    connect,
-    sql_path,
-)
+from duckdb_common import add_connection_args, build_social, connect, write_social
 
 import duckdb  # after duckdb_common, which says how to install it
 
@@ -112,52 +106,7 @@ def main() -> int:
     )
 
     # 6. Write every table.
-    def copy(query: str, name: str) -> None:
-        path = os.path.join(args.out_dir, name)
-        con.execute(f"COPY ({query}) TO {sql_path(path)} (HEADER, DELIMITER ',')")
-
-    copy(
-        f"""
-        SELECT u.user_id, u.friend_count,
-               u.friend_count >= {SUPER_CONNECTOR_MIN} AS super_connector,
-               u.influence, u.persuaded_total, n.topic AS top_topic, u.tier
-        FROM users u LEFT JOIN topic_names n ON n.tid = u.top_tid
-        ORDER BY u.user_id
-        """,
-        "users.csv",
-    )
-    copy(
-        """
-        SELECT t.user_id, n.topic, t.adopted, t.reach, t.persuaded, t.credit
-        FROM user_topics t JOIN topic_names n USING (tid)
-        ORDER BY t.user_id, n.topic
-        """,
-        "user_topics.csv",
-    )
-    copy(
-        """
-        SELECT n.topic, l.rank, l.user_id, l.credit, l.persuaded, l.reach
-        FROM leaders l JOIN topic_names n USING (tid)
-        ORDER BY n.topic, l.rank
-        """,
-        "topic_leaders.csv",
-    )
-    copy(
-        """
-        SELECT friend_count, count(*)::BIGINT AS users
-        FROM friend_counts GROUP BY friend_count ORDER BY friend_count
-        """,
-        "degree_distribution.csv",
-    )
-    copy(
-        """
-        SELECT n.topic, count(*)::BIGINT AS adopters,
-               (count(*) FILTER (WHERE t.k >= 1))::BIGINT AS socially_explained
-        FROM user_topics t JOIN topic_names n USING (tid)
-        GROUP BY n.topic ORDER BY n.topic
-        """,
-        "topics.csv",
-    )
+    write_social(con, args.out_dir)
     stage("write_s")
 
     counts = con.execute(
