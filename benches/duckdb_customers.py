@@ -5,6 +5,7 @@ Usage:
     python3 benches/duckdb_customers.py FRIENDSHIPS ADOPTIONS IDENTITIES PURCHASES OUT_DIR
         [--threads 2] [--memory-limit 20GB] [--window 60] [--top-k 100]
         [--super-connector-min 1000] [--connector-min 101] [--check REACH_OUT]
+    python3 benches/duckdb_customers.py --compare SQL_OUT --check REACH_OUT
 
 Needs the `duckdb` Python package (`pip install duckdb`); benches/customers.sh
 installs it into a venv under target/bench-venv when it is missing.
@@ -38,7 +39,10 @@ reach's run does); prints one JSON line of counts and per-stage seconds
 (REACH_OUT/customers/part-*.csv, ...): on each table's key, integers, text,
 dates and monetary exactly, the other decimals within 1e-9 relative, rows on
 one side only, and the row order of value_matrix and benchmark. It prints
-the first differences and exits 1 when there is one.
+the first differences and exits 1 when there is one. With --compare SQL_OUT
+instead of the inputs, it computes nothing: it compares the tables an
+earlier run wrote into SQL_OUT (so that a timed run need not include the
+check).
 
 Inputs: CSVs with a header, comma-separated, as `reach generate --customers`
 writes them: friendships `src,dst`, adoptions `user,topic,day`, identities
@@ -344,6 +348,30 @@ REACH_TABLES = {
 }
 
 
+def read_table(files, cols) -> str:
+    """A read_csv of files (a list of paths) with the columns typed."""
+    spec = ", ".join(f"{quote(c)}: {quote(t)}" for c, t in cols)
+    paths = "[" + ", ".join(sql_path(p) for p in files) + "]"
+    return (f"read_csv({paths}, header = true, delim = ',', quote = '\"', escape = '\"', "
+            f"auto_detect = false, columns = {{{spec}}})")
+
+
+def load_written(con, sql_out: str) -> None:
+    """TEMP TABLEs customers, value_matrix and benchmark from the CSVs a run wrote
+    into sql_out, with the order columns that build_customers gives them."""
+    for table, (_, cols) in REACH_TABLES.items():
+        path = os.path.join(sql_out, f"{table}.csv")
+        if not os.path.isfile(path):
+            sys.exit(f"duckdb_customers.py: --compare: no {path}")
+        extra = ""
+        if table == "value_matrix":
+            extra = f", {order_case('rfm_segment', SEGMENT_ORDER)} AS segment_order, {order_case('tier', TIERS)} AS tier_order"
+        elif table == "benchmark":
+            names = ["all", "social", "not-social"] + [f"tier:{t}" for t in TIERS]
+            extra = f", {order_case(chr(34) + 'group' + chr(34), names)} AS ord"
+        con.execute(f"CREATE TEMP TABLE {table} AS SELECT *{extra} FROM {read_table([path], cols)}")
+
+
 def reach_parts(reach_out: str, table: str):
     """reach's part files of a table, in name order."""
     parts = sorted(glob.glob(os.path.join(reach_out, table, "part-*.csv")))
@@ -358,13 +386,8 @@ def check(con, reach_out: str, limit: int = 5) -> dict:
     and prints the first differences on stderr."""
     result = {}
     for table, (nkey, cols) in REACH_TABLES.items():
-        spec = ", ".join(f"{quote(c)}: {quote(t)}" for c, t in cols)
-        files = "[" + ", ".join(sql_path(p) for p in reach_parts(reach_out, table)) + "]"
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE reach_{table} AS SELECT * FROM
-                read_csv({files}, header = true, delim = ',', quote = '"', escape = '"',
-                         auto_detect = false, columns = {{{spec}}})"""
-        )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE reach_{table} AS "
+                    f"SELECT * FROM {read_table(reach_parts(reach_out, table), cols)}")
         key = [f'"{c}"' for c, _ in cols[:nkey]]
         conds = {"only_in_reach": f"d.{key[0]} IS NULL", "only_in_sql": f"r.{key[0]} IS NULL"}
         for c, t in cols[nkey:]:
@@ -407,11 +430,9 @@ def check(con, reach_out: str, limit: int = 5) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("friendships", help="friendships CSV with header src,dst")
-    parser.add_argument("adoptions", help="adoptions CSV with header user,topic,day")
-    parser.add_argument("identities", help="identities CSV with header account,customer")
-    parser.add_argument("purchases", help="purchases CSV with header customer,day,amount,topic")
-    parser.add_argument("out_dir", help="directory for the CSV tables")
+    parser.add_argument("inputs", nargs="*", metavar="FRIENDSHIPS ADOPTIONS IDENTITIES PURCHASES OUT_DIR",
+                        help="CSVs with headers src,dst / user,topic,day / account,customer / "
+                             "customer,day,amount,topic, and the directory for the CSV tables")
     add_connection_args(parser)
     parser.add_argument("--window", type=int, default=60, help="window_days W (default 60)")
     parser.add_argument("--top-k", type=int, default=100, help="leaders per topic K (default 100)")
@@ -420,8 +441,22 @@ def main() -> int:
     parser.add_argument("--connector-min", type=int, default=CONNECTOR_MIN, help=f"C (default {CONNECTOR_MIN})")
     parser.add_argument("--check", metavar="REACH_OUT",
                         help="compare the customer tables with this reach output directory; exit 1 on a difference")
+    parser.add_argument("--compare", metavar="SQL_OUT",
+                        help="compute nothing: compare the tables an earlier run wrote into SQL_OUT (needs --check)")
     args = parser.parse_args()
 
+    if args.compare:
+        if args.inputs or not args.check:
+            parser.error("--compare SQL_OUT takes no inputs and needs --check REACH_OUT")
+        con = connect(args)
+        load_written(con, args.compare)
+        result = check(con, args.check)
+        failed = any(v for table in result.values() for k, v in table.items() if k != "rows")
+        print(json.dumps({"check": result, "check_ok": not failed}))
+        return 1 if failed else 0
+    if len(args.inputs) != 5:
+        parser.error("give FRIENDSHIPS ADOPTIONS IDENTITIES PURCHASES OUT_DIR (or --compare SQL_OUT --check REACH_OUT)")
+    args.friendships, args.adoptions, args.identities, args.purchases, args.out_dir = args.inputs
     for path in (args.friendships, args.adoptions, args.identities, args.purchases):
         if not os.path.isfile(path):
             sys.exit(f"duckdb_customers.py: no such file: {path}")
