@@ -63,8 +63,13 @@ pub struct Tables<'s> {
     pub customers: Option<customers::CustomerTables<'s>>,
 }
 
-/// The customer inputs of [`build`] and the customer dictionary.
-pub type CustomerInputs<'s> = (customers::Inputs<'s>, leaders::Texts);
+/// The customer inputs of [`build`], the customer dictionary, and the
+/// base's candidate accounts of several-account customers (if known).
+pub type CustomerInputs<'s> = (
+    customers::Inputs<'s>,
+    leaders::Texts,
+    Option<customers::accounts::Candidates>,
+);
 
 /// Builds every table from the simple undirected friendship graph (each
 /// friendship once, smaller id first) and the adoptions (each (user, topic)
@@ -86,11 +91,10 @@ pub fn build<'s>(
     let counts = friends::friend_counts(friendships.clone());
     let degree_distribution = friends::degree_distribution(counts.clone());
 
-    let by_user =
-        (nights || customer_inputs.is_some()).then(|| friends::by_user(friendships.clone()));
+    let by_user = nights.then(|| friends::by_user(friendships.clone()));
+    let customer_friendships = customer_inputs.as_ref().map(|_| friendships.clone());
     let vectors = topical::topic_vectors(adoptions.clone());
-    let night_paths = by_user.as_ref().filter(|_| nights);
-    let co_adoptions = topical::co_adoptions(friendships, night_paths, &vectors);
+    let co_adoptions = topical::co_adoptions(friendships, by_user.as_ref(), &vectors);
     let topic_significance = (params.shuffle_rounds > 0).then(|| {
         significance::topic_significance(
             adoptions.clone(),
@@ -110,7 +114,7 @@ pub fn build<'s>(
         params,
         dictionary.clone(),
     );
-    let customers = customer_inputs.map(|(inputs, names)| {
+    let customers = customer_inputs.map(|(inputs, names, candidates)| {
         customers::tables(
             inputs,
             customers::Social {
@@ -118,7 +122,9 @@ pub fn build<'s>(
                 leaders: leaders.clone(),
                 user_topics: user_topics.clone(),
                 shares,
-                by_user: by_user.clone().expect("built with customer inputs"),
+                friendships: customer_friendships.expect("kept with customer inputs"),
+                by_user: by_user.clone(),
+                candidates,
             },
             params,
             names,

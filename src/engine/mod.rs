@@ -58,6 +58,17 @@ use write::{capture, user_part, Captures};
 /// Records sent between two steps of a worker while it reads the base.
 const STEP_EVERY: usize = 1 << 20;
 
+/// What [`Engine::build`] is given besides the topics: the dictionary of
+/// text user ids (with `ids = text`), the customer dictionary (with customer
+/// inputs, which the customer tables are built for), and the base's
+/// candidate accounts of several-account customers (when known before the
+/// base flows; see `dataflow::customers::accounts::friend_union`).
+pub type Dictionaries = (
+    Option<translate::Shared>,
+    Option<translate::Shared>,
+    Option<dataflow::customers::accounts::Candidates>,
+);
+
 /// An input of records of type `D`.
 type In<D> = InputHandle<Time, CapacityContainerBuilder<Vec<D>>>;
 
@@ -185,7 +196,7 @@ impl Engine {
         worker: &mut Worker,
         params: &Params,
         dictionary: Dictionary,
-        (ids, customer_names): (Option<translate::Shared>, Option<translate::Shared>),
+        (ids, customer_names, candidates): Dictionaries,
         keep_state: bool,
         parts: usize,
         expected_friendships: usize,
@@ -252,7 +263,10 @@ impl Engine {
                         purchases,
                         present: present.as_collection(),
                     };
-                    (Some(handles), Some((inputs, Rc::clone(names))))
+                    (
+                        Some(handles),
+                        Some((inputs, Rc::clone(names), candidates.clone())),
+                    )
                 }
             };
             let tables = dataflow::build(

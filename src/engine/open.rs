@@ -12,6 +12,7 @@ use super::customers::{self, CustomerSources};
 use super::read::{self, BaseInput, NightInput};
 use super::{agree, checkpoint, translate, Engine};
 use crate::cluster::Plan;
+use crate::dataflow::customers::accounts::Candidates;
 use crate::error::{Error, Result};
 use crate::generate;
 use crate::ids::IdMode;
@@ -209,6 +210,39 @@ impl Context {
     }
 }
 
+/// The accounts of customers that the base maps two or more accounts to
+/// (worker 0 holds the mappings; every worker gets the set): the only
+/// accounts whose base friendships the customers' friend counts look up.
+/// Every worker calls it (text ids are translated by their owners).
+fn candidates(
+    worker: &mut Worker,
+    identities: &[customers::IdentityDiff],
+    ids: Option<&translate::Shared>,
+) -> Candidates {
+    let mut by_customer: std::collections::HashMap<&str, Vec<&str>> = Default::default();
+    for (account, customer, _) in identities {
+        by_customer.entry(customer).or_default().push(account);
+    }
+    let texts: Vec<String> = by_customer
+        .into_values()
+        .filter(|accounts| accounts.len() >= 2)
+        .flatten()
+        .map(str::to_string)
+        .collect();
+    let accounts: Vec<u64> = match ids {
+        Some(ids) => translate::to_internal(worker, ids, texts),
+        None => texts
+            .iter()
+            .map(|t| t.parse().expect("an integer account"))
+            .collect(),
+    };
+    let all = agree::gather(worker, accounts)
+        .into_iter()
+        .flatten()
+        .collect();
+    std::rc::Rc::new(all)
+}
+
 impl Engine {
     /// Reads this worker's share of the base's adoptions and interns every
     /// topic (a broadcast of names), builds the dataflow and sends the rest
@@ -279,6 +313,9 @@ impl Engine {
         if let Some(model) = &context.model {
             names.extend((0..model.params().topics).map(|t| model.topic_name(t)));
         }
+        let candidates = customer_input
+            .as_ref()
+            .map(|(_, identities)| candidates(worker, identities, ids.as_ref()));
         let mut engine = Engine::build(
             worker,
             &job.params,
@@ -289,6 +326,7 @@ impl Engine {
                     .customers
                     .as_ref()
                     .map(|_| translate::Shared::default()),
+                candidates,
             ),
             keep_state,
             job.parts,
@@ -399,7 +437,7 @@ impl Engine {
             worker,
             &job.params,
             dictionary,
-            (texts, customer_names),
+            (texts, customer_names, None),
             true,
             job.parts,
             expected,

@@ -7,12 +7,15 @@
 //! customers with two or more accounts look their accounts' friends up in
 //! the graph (few customers: the join touches only their accounts).
 
+use differential_dataflow::AsCollection;
 use serde::{Deserialize, Serialize};
+use timely::dataflow::operators::vec::Filter;
 
 use super::Customer;
 use crate::dataflow::friends::FriendsByUser;
 use crate::dataflow::leaders::Leader;
 use crate::dataflow::operators::current::reduce_current;
+use crate::dataflow::operators::lookup::{lookup, Times};
 use crate::dataflow::topical::UserTopic;
 use crate::dataflow::{Coll, Day, Topic, User};
 use crate::hash::mix;
@@ -134,10 +137,28 @@ enum Near {
     Own(User),
 }
 
+/// Accounts that may belong to a customer with two or more accounts: a
+/// filter on the base's friendships (see [`friend_union`]).
+pub type Candidates = std::rc::Rc<
+    std::collections::HashSet<User, std::hash::BuildHasherDefault<crate::hash::MixHasher>>,
+>;
+
 /// `friend_count(c)` for customers with two or more accounts in `A(c)`.
+///
+/// The friends of those accounts are a delta join of the friendships `F`
+/// with `S`, the accounts of such customers: a friendship that changes
+/// meets `S` as it stands after the change (`FriendshipMeetsSeveral`), and
+/// an account that joins or leaves `S` meets its friends as they stood
+/// before (`SeveralMeetsFriends`, over `by_user`, only built for nights).
+/// A batch has only the first path, and its base friendships are first
+/// narrowed to `candidates` (accounts whose customer has two or more mapped
+/// accounts, known from the identities before the dataflow runs): a few
+/// million lookups instead of every friendship twice.
 pub fn friend_union<'s>(
     present: Coll<'s, (Customer, Account)>,
-    by_user: &FriendsByUser<'s>,
+    friendships: Coll<'s, (User, User)>,
+    by_user: Option<&FriendsByUser<'s>>,
+    candidates: Option<Candidates>,
 ) -> Coll<'s, (Customer, u32)> {
     let several = reduce_current(
         present.map(|(c, account)| (c, account.user)),
@@ -149,11 +170,32 @@ pub fn friend_union<'s>(
             }
         },
     );
-    let friends = several
-        .clone()
-        .join_core(by_user.clone(), |_user, c, friend| {
-            Some((*c, Near::Friend(*friend)))
-        });
+    let arranged = several.clone().arrange_by_key_named("SeveralByAccount");
+    let changed = match candidates {
+        None => friendships,
+        Some(candidates) => friendships
+            .inner
+            .filter(move |((a, b), time, _)| {
+                *time > 0 || candidates.contains(a) || candidates.contains(b)
+            })
+            .as_collection(),
+    };
+    let mut friends = lookup(
+        "FriendshipMeetsSeveral",
+        changed.flat_map(|(a, b)| [(a, b), (b, a)]),
+        &arranged,
+        Times::Through,
+        |_account, friend, c, out| out.push((*c, Near::Friend(*friend))),
+    );
+    if let Some(by_user) = by_user {
+        friends = friends.concat(lookup(
+            "SeveralMeetsFriends",
+            several.clone(),
+            by_user,
+            Times::Before,
+            |_account, c, friend, out| out.push((*c, Near::Friend(*friend))),
+        ));
+    }
     reduce_current(
         friends.concat(several.map(|(user, c)| (c, Near::Own(user)))),
         "CustomerFriends",

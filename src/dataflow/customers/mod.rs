@@ -71,8 +71,12 @@ pub struct Social<'s> {
     pub user_topics: Coll<'s, UserTopic>,
     /// The credit shares.
     pub shares: Shares<'s>,
-    /// The friendship graph by user.
-    pub by_user: FriendsByUser<'s>,
+    /// The friendships (each once).
+    pub friendships: Coll<'s, (User, User)>,
+    /// The friendship graph by user (nights only).
+    pub by_user: Option<FriendsByUser<'s>>,
+    /// The base's candidate accounts of several-account customers, if known.
+    pub candidates: Option<accounts::Candidates>,
 }
 
 /// Builds the customer tables.
@@ -88,7 +92,12 @@ pub fn tables<'s>(
         social.leaders,
         social.user_topics,
     );
-    let union = accounts::friend_union(accounts.present.clone(), &social.by_user);
+    let union = accounts::friend_union(
+        accounts.present.clone(),
+        social.friendships,
+        social.by_user.as_ref(),
+        social.candidates,
+    );
     let bought = value::bought(inputs.purchases.clone());
     let scores = value::scores(bought.clone());
     let money = revenue::influenced(
