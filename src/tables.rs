@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::output::table::{col, optional_text, Cell, ColType, Column, Row};
 
 mod customers;
-pub use customers::{decimal_text, BenchmarkRow, CustomerRow, Group, Segment, ValueMatrixRow};
+pub use customers::{BenchmarkRow, CustomerRow, Group, Segment, ValueMatrixRow};
 
 /// A decimal metric (credit, influence): an `f64` with a total order, so rows
 /// holding one can be sorted and consolidated.

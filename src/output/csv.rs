@@ -4,7 +4,7 @@
 //! The format is RFC 4180 with LF line endings. A text cell is quoted only
 //! when it must be (a comma, quote, CR or LF anywhere, or a space or tab at
 //! either end): it is wrapped in `"` and inner quotes are doubled. An empty
-//! text cell is an empty field. Integers are plain decimal, booleans
+//! text cell, and a null ([`Cell::Null`]) of any type, is an empty field. Integers are plain decimal, booleans
 //! `true`/`false`, days ISO `YYYY-MM-DD`, and decimals the shortest text that
 //! reads back to the same `f64` (Rust's `{:?}`), which always has a `.` or an
 //! exponent so that readers infer a floating-point column (`1.0`, `0.5`,
@@ -105,7 +105,7 @@ pub fn encode_row(cells: &[Cell], out: &mut Vec<u8>) -> io::Result<()> {
 
 /// Appends a cell's text as the CSV writer renders it, before any quoting:
 /// the text itself for `Str`, otherwise the number, `true`/`false`, or ISO
-/// day. This is the value a CSV reader sees after unquoting, and what
+/// day; nothing for `Null`. This is the value a CSV reader sees after unquoting, and what
 /// [`read_parquet_rows`](super::parquet::read_parquet_rows) returns.
 ///
 /// Fails with [`io::ErrorKind::InvalidData`] on a NaN or infinite `F64` or a
@@ -131,6 +131,7 @@ pub fn render_cell(cell: &Cell, out: &mut Vec<u8>) -> io::Result<()> {
             check_day(days)?;
             date::write_iso(days, out);
         }
+        Cell::Null => {}
     }
     Ok(())
 }
@@ -185,20 +186,23 @@ fn check_day(days: i32) -> io::Result<()> {
     }
 }
 
-/// The column type a cell belongs to.
-pub(crate) fn cell_type(cell: &Cell) -> ColType {
+/// The column type a cell belongs to; `None` for a null, which belongs to
+/// any nullable column.
+pub(crate) fn cell_type(cell: &Cell) -> Option<ColType> {
     match cell {
-        Cell::U64(_) => ColType::U64,
-        Cell::I64(_) => ColType::I64,
-        Cell::Bool(_) => ColType::Bool,
-        Cell::F64(_) => ColType::F64,
-        Cell::Str(_) => ColType::Str,
-        Cell::Date(_) => ColType::Date,
+        Cell::U64(_) => Some(ColType::U64),
+        Cell::I64(_) => Some(ColType::I64),
+        Cell::Bool(_) => Some(ColType::Bool),
+        Cell::F64(_) => Some(ColType::F64),
+        Cell::Str(_) => Some(ColType::Str),
+        Cell::Date(_) => Some(ColType::Date),
+        Cell::Null => None,
     }
 }
 
 /// Checks that a row's cells match the table's columns in number and type
-/// and hold writable values (finite decimals, days in years 0000..=9999).
+/// (a null only in a nullable column) and hold writable values (finite
+/// decimals, days in years 0000..=9999).
 /// `row_number` is 1-based, not counting the header, for the message.
 pub(crate) fn check_row(columns: &[Column], cells: &[Cell], row_number: u64) -> io::Result<()> {
     if cells.len() != columns.len() {
@@ -212,12 +216,24 @@ pub(crate) fn check_row(columns: &[Column], cells: &[Cell], row_number: u64) -> 
         ));
     }
     for (column, cell) in columns.iter().zip(cells) {
-        let ty = cell_type(cell);
-        if ty != column.ty {
+        let fits = match cell_type(cell) {
+            Some(ty) => ty == column.ty,
+            None => column.nullable,
+        };
+        if !fits {
+            let what = match cell_type(cell) {
+                Some(ty) => format!("a {ty:?} cell"),
+                None => "a null cell".to_string(),
+            };
+            let kind = if column.nullable {
+                "nullable"
+            } else {
+                "non-nullable"
+            };
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
-                    "row {row_number}, column {:?}: a {ty:?} cell in a {:?} column",
+                    "row {row_number}, column {:?}: {what} in a {kind} {:?} column",
                     column.name, column.ty
                 ),
             ));

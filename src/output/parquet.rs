@@ -2,9 +2,10 @@
 //! `parquet` crate, without Arrow.
 //!
 //! The schema comes from [`Row::columns`]; every column is REQUIRED, except
-//! a nullable text column ([`Column::nullable`], `top_topic`), which is
-//! OPTIONAL and NULL where the CSV cell is empty (so that DuckDB reads the
-//! same NULLs from both formats). Types: `U64` is INT64 annotated as an unsigned 64-bit integer (so
+//! a nullable one ([`Column::nullable`]), which is OPTIONAL of the same type
+//! and NULL where the CSV cell is empty: at a [`Cell::Null`], and in a text
+//! column at an empty text too (`top_topic`), so that DuckDB reads the same
+//! NULLs from both formats. Types: `U64` is INT64 annotated as an unsigned 64-bit integer (so
 //! DuckDB reads UBIGINT; the bits are the `u64`'s, so values above
 //! `i64::MAX` read back negative in readers that ignore the annotation), `I64`
 //! INT64, `Bool` BOOLEAN, `F64` DOUBLE, `Str` BYTE_ARRAY annotated String,
@@ -182,9 +183,6 @@ fn write_column<R: Row>(
                 _ => None,
             })
         }
-        (ColumnWriter::ByteArrayColumnWriter(w), ColType::Str) if column.nullable => {
-            write_optional_text(w, rows, c, column, first_row)
-        }
         (ColumnWriter::ByteArrayColumnWriter(w), ColType::Str) => {
             write_values(w, rows, c, column, first_row, |cell| match *cell {
                 Cell::Str(s) => Some(ByteArray::from(s)),
@@ -204,10 +202,17 @@ fn write_column<R: Row>(
     }
 }
 
-/// Gathers column `c` of `rows` in batches and hands them to `writer`.
-/// `value` maps the row's cell to the physical value, or `None` if the cell
-/// is not what the (already checked) row promised: a row whose `cells` is not
-/// deterministic.
+/// Whether a cell of `column` is written as NULL: a null, or an empty text
+/// in a nullable text column.
+fn is_null(cell: &Cell, column: &Column) -> bool {
+    column.nullable && matches!(cell, Cell::Null | Cell::Str(""))
+}
+
+/// Gathers column `c` of `rows` in batches and hands them to `writer`, with
+/// definition levels when the column is nullable (0 for a NULL, 1 for a
+/// value). `value` maps the row's cell to the physical value, or `None` if
+/// the cell is not what the (already checked) row promised: a row whose
+/// `cells` is not deterministic.
 fn write_values<R: Row, T: DataType>(
     writer: &mut ColumnWriterImpl<'_, T>,
     rows: &[R],
@@ -218,11 +223,17 @@ fn write_values<R: Row, T: DataType>(
 ) -> io::Result<()> {
     let mut cells = Vec::new();
     let mut values = Vec::with_capacity(BATCH_ROWS.min(rows.len()));
+    let mut levels = Vec::new();
     for (b, batch) in rows.chunks(BATCH_ROWS).enumerate() {
         values.clear();
+        levels.clear();
         for (i, row) in batch.iter().enumerate() {
             cells.clear();
             row.cells(&mut cells);
+            if cells.get(c).is_some_and(|cell| is_null(cell, column)) {
+                levels.push(0);
+                continue;
+            }
             let v = cells.get(c).and_then(&value).ok_or_else(|| {
                 io::Error::new(
                     io::ErrorKind::InvalidInput,
@@ -234,52 +245,11 @@ fn write_values<R: Row, T: DataType>(
                 )
             })?;
             values.push(v);
+            levels.push(1);
         }
+        let levels = column.nullable.then_some(&levels[..]);
         writer
-            .write_batch(&values, None, None)
-            .map_err(io::Error::other)?;
-    }
-    Ok(())
-}
-
-/// Writes a nullable text column: an empty cell is a NULL (definition
-/// level 0), any other a value (level 1).
-fn write_optional_text<R: Row>(
-    writer: &mut ColumnWriterImpl<'_, parquet::data_type::ByteArrayType>,
-    rows: &[R],
-    c: usize,
-    column: &Column,
-    first_row: u64,
-) -> io::Result<()> {
-    let mut cells = Vec::new();
-    let mut values = Vec::new();
-    let mut levels = Vec::new();
-    for (b, batch) in rows.chunks(BATCH_ROWS).enumerate() {
-        values.clear();
-        levels.clear();
-        for (i, row) in batch.iter().enumerate() {
-            cells.clear();
-            row.cells(&mut cells);
-            match cells.get(c) {
-                Some(Cell::Str("")) => levels.push(0),
-                Some(Cell::Str(s)) => {
-                    levels.push(1);
-                    values.push(ByteArray::from(*s));
-                }
-                _ => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        format!(
-                            "row {}, column {:?}: the row's cells changed between calls",
-                            first_row + (b * BATCH_ROWS + i) as u64,
-                            column.name
-                        ),
-                    ))
-                }
-            }
-        }
-        writer
-            .write_batch(&values, Some(&levels), None)
+            .write_batch(&values, levels, None)
             .map_err(io::Error::other)?;
     }
     Ok(())
@@ -299,12 +269,10 @@ fn parquet_error(e: ParquetError, path: &Path, doing: &str) -> io::Error {
 }
 
 /// The column type a Parquet leaf column maps back to, if it is one this
-/// module writes (flat, REQUIRED or, for text, OPTIONAL, with the
-/// annotations above).
+/// module writes (flat, REQUIRED or OPTIONAL, with the annotations above).
 fn col_type(descr: &ColumnDescriptor) -> Option<ColType> {
     let logical = descr.logical_type();
-    let text = descr.physical_type() == PhysicalType::BYTE_ARRAY;
-    if descr.max_rep_level() != 0 || descr.max_def_level() > u8::from(text).into() {
+    if descr.max_rep_level() != 0 || descr.max_def_level() > 1 {
         return None;
     }
     match descr.physical_type() {
@@ -330,7 +298,7 @@ fn col_type(descr: &ColumnDescriptor) -> Option<ColType> {
 
 /// The columns of a Parquet file written by [`write_parquet`]: names and
 /// types, in order. Fails with [`io::ErrorKind::InvalidData`] on a column
-/// this module would not have written (nullable, nested, or another type).
+/// this module would not have written (nested, or another type).
 pub fn read_parquet_columns(path: &Path) -> io::Result<Vec<(String, ColType)>> {
     let reader = open(path)?;
     columns_of(&reader, path)
@@ -370,7 +338,8 @@ fn columns_of(
 /// Reads every row of a Parquet file written by [`write_parquet`], each cell
 /// rendered exactly as the CSV writer renders it before quoting
 /// ([`render_cell`]), so that the two outputs of one table compare line by
-/// line. The header is not included; see [`read_parquet_columns`].
+/// line: a NULL is an empty string, as the CSV cell is empty. The header is
+/// not included; see [`read_parquet_columns`].
 ///
 /// Loads the whole file: meant for tests and reports, not for bulk data.
 pub fn read_parquet_rows(path: &Path) -> io::Result<Vec<Vec<String>>> {
@@ -420,39 +389,58 @@ pub fn read_parquet_rows(path: &Path) -> io::Result<Vec<Vec<String>>> {
                 group_rows[i].push(s);
                 Ok(())
             };
+            let optional = descriptors[c].max_def_level() == 1;
             match (column_reader, ty) {
                 (ColumnReader::Int64ColumnReader(mut r), ColType::U64) => {
-                    for (i, v) in read_all(&mut r, n, path)?.into_iter().enumerate() {
-                        push(i, Cell::U64(v as u64))?;
+                    for (i, v) in read_column(&mut r, n, optional, path)?
+                        .into_iter()
+                        .enumerate()
+                    {
+                        push(i, Cell::or_null(v, |v| Cell::U64(v as u64)))?;
                     }
                 }
                 (ColumnReader::Int64ColumnReader(mut r), ColType::I64) => {
-                    for (i, v) in read_all(&mut r, n, path)?.into_iter().enumerate() {
-                        push(i, Cell::I64(v))?;
+                    for (i, v) in read_column(&mut r, n, optional, path)?
+                        .into_iter()
+                        .enumerate()
+                    {
+                        push(i, Cell::or_null(v, Cell::I64))?;
                     }
                 }
                 (ColumnReader::BoolColumnReader(mut r), ColType::Bool) => {
-                    for (i, v) in read_all(&mut r, n, path)?.into_iter().enumerate() {
-                        push(i, Cell::Bool(v))?;
+                    for (i, v) in read_column(&mut r, n, optional, path)?
+                        .into_iter()
+                        .enumerate()
+                    {
+                        push(i, Cell::or_null(v, Cell::Bool))?;
                     }
                 }
                 (ColumnReader::DoubleColumnReader(mut r), ColType::F64) => {
-                    for (i, v) in read_all(&mut r, n, path)?.into_iter().enumerate() {
-                        push(i, Cell::F64(v))?;
+                    for (i, v) in read_column(&mut r, n, optional, path)?
+                        .into_iter()
+                        .enumerate()
+                    {
+                        push(i, Cell::or_null(v, Cell::F64))?;
                     }
                 }
                 (ColumnReader::Int32ColumnReader(mut r), ColType::Date) => {
-                    for (i, v) in read_all(&mut r, n, path)?.into_iter().enumerate() {
-                        push(i, Cell::Date(v))?;
+                    for (i, v) in read_column(&mut r, n, optional, path)?
+                        .into_iter()
+                        .enumerate()
+                    {
+                        push(i, Cell::or_null(v, Cell::Date))?;
                     }
                 }
-                (ColumnReader::ByteArrayColumnReader(mut r), ColType::Str)
-                    if descriptors[c].max_def_level() == 1 =>
-                {
-                    for (i, v) in read_optional(&mut r, n, path)?.into_iter().enumerate() {
-                        let s = match &v {
-                            None => "",
-                            Some(v) => std::str::from_utf8(v.data()).map_err(|e| {
+                (ColumnReader::ByteArrayColumnReader(mut r), ColType::Str) => {
+                    for (i, v) in read_column(&mut r, n, optional, path)?
+                        .into_iter()
+                        .enumerate()
+                    {
+                        let s = v
+                            .as_ref()
+                            .map(|v| std::str::from_utf8(v.data()))
+                            .transpose()
+                            .map_err(|e| {
                                 io::Error::new(
                                     io::ErrorKind::InvalidData,
                                     format!(
@@ -460,23 +448,8 @@ pub fn read_parquet_rows(path: &Path) -> io::Result<Vec<Vec<String>>> {
                                         path.display()
                                     ),
                                 )
-                            })?,
-                        };
-                        push(i, Cell::Str(s))?;
-                    }
-                }
-                (ColumnReader::ByteArrayColumnReader(mut r), ColType::Str) => {
-                    for (i, v) in read_all(&mut r, n, path)?.into_iter().enumerate() {
-                        let s = std::str::from_utf8(v.data()).map_err(|e| {
-                            io::Error::new(
-                                io::ErrorKind::InvalidData,
-                                format!(
-                                    "reading {}: row group {g}, row {i}, column {name:?}: {e}",
-                                    path.display()
-                                ),
-                            )
-                        })?;
-                        push(i, Cell::Str(s))?;
+                            })?;
+                        push(i, Cell::or_null(s, Cell::Str))?;
                     }
                 }
                 (_, ty) => {
@@ -492,6 +465,21 @@ pub fn read_parquet_rows(path: &Path) -> io::Result<Vec<Vec<String>>> {
         }
     }
     Ok(rows)
+}
+
+/// Reads all `n` values of one column chunk, OPTIONAL (`None` for a NULL)
+/// or REQUIRED (all `Some`).
+fn read_column<T: DataType>(
+    reader: &mut ColumnReaderImpl<T>,
+    n: usize,
+    optional: bool,
+    path: &Path,
+) -> io::Result<Vec<Option<T::T>>> {
+    if optional {
+        read_optional(reader, n, path)
+    } else {
+        Ok(read_all(reader, n, path)?.into_iter().map(Some).collect())
+    }
 }
 
 /// Reads all `n` values of one OPTIONAL column chunk, `None` for a NULL.

@@ -30,8 +30,9 @@ pub struct Column {
     pub name: &'static str,
     /// The value type.
     pub ty: ColType,
-    /// A text column whose empty value means "none" (`top_topic`): empty in
-    /// CSV, which readers take as NULL, and so NULL in Parquet too.
+    /// A column that may hold [`Cell::Null`] (none): an empty cell in CSV,
+    /// which readers take as NULL, and an OPTIONAL column in Parquet. In a
+    /// nullable text column an empty text is none too (`top_topic`).
     pub nullable: bool,
 }
 
@@ -44,13 +45,20 @@ pub const fn col(name: &'static str, ty: ColType) -> Column {
     }
 }
 
-/// A text column that may be empty (none): NULL in Parquet, empty in CSV.
-pub const fn optional_text(name: &'static str) -> Column {
+/// A column of type `ty` that may hold [`Cell::Null`]: empty in CSV, NULL
+/// in Parquet.
+pub const fn optional(name: &'static str, ty: ColType) -> Column {
     Column {
         name,
-        ty: ColType::Str,
+        ty,
         nullable: true,
     }
+}
+
+/// A text column that may be empty (none): NULL in Parquet, empty in CSV.
+/// Its rows may lend an empty [`Cell::Str`] or a [`Cell::Null`] for none.
+pub const fn optional_text(name: &'static str) -> Column {
+    optional(name, ColType::Str)
 }
 
 /// One cell of a row, borrowed from the row.
@@ -68,6 +76,15 @@ pub enum Cell<'a> {
     Str(&'a str),
     /// See [`ColType::Date`]: days since 1970-01-01.
     Date(i32),
+    /// No value, in a column of any type that is [`Column::nullable`].
+    Null,
+}
+
+impl<'a> Cell<'a> {
+    /// `Null` for `None`, else the cell `some` makes of the value.
+    pub fn or_null<T>(value: Option<T>, some: impl FnOnce(T) -> Cell<'a>) -> Cell<'a> {
+        value.map_or(Cell::Null, some)
+    }
 }
 
 /// A row of an output table.

@@ -2,13 +2,13 @@
 //! `value_matrix` and `benchmark`.
 //!
 //! Cells that may be empty (a customer without purchases has no last
-//! purchase and no scores; an empty group has no means) are written as
-//! optional text: empty in CSV, NULL in Parquet.
+//! purchase and no scores; an empty group has no means) are typed nullable
+//! columns: empty in CSV, NULL in Parquet (DATE, BIGINT, DOUBLE).
 
 use serde::{Deserialize, Serialize};
 
 use super::{Decimal, Tier};
-use crate::output::table::{col, optional_text, Cell, ColType, Column, Row};
+use crate::output::table::{col, optional, Cell, ColType, Column, Row};
 
 /// An RFM segment, as its index in [`crate::rfm::SEGMENTS`] (so rows sort
 /// in the table's order).
@@ -64,22 +64,6 @@ pub struct CustomerRow {
     /// `monetary` in units of 1/10,000 (not a column: for exact sums; it
     /// follows `monetary`, so it never tells apart rows that read the same).
     pub monetary_units: i64,
-    /// The optional cells as written (last purchase, r, f, m), so that
-    /// `cells` can lend them.
-    pub texts: [String; 4],
-}
-
-impl CustomerRow {
-    /// Fills [`CustomerRow::texts`] from the fields.
-    pub fn with_texts(mut self) -> CustomerRow {
-        let day = self.last_purchase.map(crate::date::days_to_iso);
-        let (r, f, m) = match self.scores {
-            Some((r, f, m)) => (r.to_string(), f.to_string(), m.to_string()),
-            None => Default::default(),
-        };
-        self.texts = [day.unwrap_or_default(), r, f, m];
-        self
-    }
 }
 
 impl Row for CustomerRow {
@@ -92,18 +76,21 @@ impl Row for CustomerRow {
             col("influence", ColType::F64),
             col("persuaded_total", ColType::I64),
             col("tier", ColType::Str),
-            optional_text("last_purchase"),
+            optional("last_purchase", ColType::Date),
             col("frequency", ColType::I64),
             col("monetary", ColType::F64),
-            optional_text("r_score"),
-            optional_text("f_score"),
-            optional_text("m_score"),
+            optional("r_score", ColType::I64),
+            optional("f_score", ColType::I64),
+            optional("m_score", ColType::I64),
             col("rfm_segment", ColType::Str),
             col("influenced_revenue", ColType::F64),
             col("total_value", ColType::F64),
         ]
     }
     fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>) {
+        let score = |pick: fn((u8, u8, u8)) -> u8| {
+            Cell::or_null(self.scores, |s| Cell::I64(pick(s).into()))
+        };
         out.extend([
             Cell::Str(&self.customer_id),
             Cell::I64(self.accounts.into()),
@@ -112,12 +99,12 @@ impl Row for CustomerRow {
             Cell::F64(self.influence.0),
             Cell::I64(self.persuaded_total as i64),
             Cell::Str(self.tier.name()),
-            Cell::Str(&self.texts[0]),
+            Cell::or_null(self.last_purchase, Cell::Date),
             Cell::I64(self.frequency as i64),
             Cell::F64(self.monetary.0),
-            Cell::Str(&self.texts[1]),
-            Cell::Str(&self.texts[2]),
-            Cell::Str(&self.texts[3]),
+            score(|(r, _, _)| r),
+            score(|(_, f, _)| f),
+            score(|(_, _, m)| m),
             Cell::Str(self.segment.name()),
             Cell::F64(self.influenced_revenue.0),
             Cell::F64(self.total_value.0),
@@ -200,8 +187,13 @@ pub struct BenchmarkRow {
     pub buyers: u64,
     /// Their summed monetary.
     pub monetary: Decimal,
-    /// mean_monetary, mean_frequency and lift as written (empty: none).
-    pub texts: [String; 3],
+    /// monetary / customers (none for an empty group).
+    pub mean_monetary: Option<Decimal>,
+    /// purchases / customers (none for an empty group).
+    pub mean_frequency: Option<Decimal>,
+    /// mean_monetary / mean_monetary of `all` (none when either is none or
+    /// the latter is 0).
+    pub lift: Option<Decimal>,
 }
 
 impl Row for BenchmarkRow {
@@ -211,9 +203,9 @@ impl Row for BenchmarkRow {
             col("customers", ColType::I64),
             col("buyers", ColType::I64),
             col("monetary", ColType::F64),
-            optional_text("mean_monetary"),
-            optional_text("mean_frequency"),
-            optional_text("lift"),
+            optional("mean_monetary", ColType::F64),
+            optional("mean_frequency", ColType::F64),
+            optional("lift", ColType::F64),
         ]
     }
     fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>) {
@@ -222,15 +214,9 @@ impl Row for BenchmarkRow {
             Cell::I64(self.customers as i64),
             Cell::I64(self.buyers as i64),
             Cell::F64(self.monetary.0),
-            Cell::Str(&self.texts[0]),
-            Cell::Str(&self.texts[1]),
-            Cell::Str(&self.texts[2]),
+            Cell::or_null(self.mean_monetary, |x| Cell::F64(x.0)),
+            Cell::or_null(self.mean_frequency, |x| Cell::F64(x.0)),
+            Cell::or_null(self.lift, |x| Cell::F64(x.0)),
         ]);
     }
-}
-
-/// A decimal as the CSV writer writes an `F64` cell (`{:?}`), for the
-/// optional decimal cells.
-pub fn decimal_text(x: f64) -> String {
-    format!("{x:?}")
 }

@@ -12,7 +12,7 @@ use super::SCALE;
 use crate::dataflow::operators::current::reduce_current;
 use crate::dataflow::Coll;
 use crate::hash::mix;
-use crate::tables::{decimal_text, BenchmarkRow, CustomerRow, Decimal, Group, ValueMatrixRow};
+use crate::tables::{BenchmarkRow, CustomerRow, Decimal, Group, ValueMatrixRow};
 
 /// The `value_matrix` table.
 pub fn value_matrix(customers: Coll<'_, CustomerRow>) -> Coll<'_, ValueMatrixRow> {
@@ -142,7 +142,6 @@ fn group_code(group: &Group) -> u64 {
 
 /// A benchmark row from its group's sums and those of `all`.
 fn row(group: Group, sums: Sums, all: Sums) -> BenchmarkRow {
-    let text = |x: Option<f64>| x.map(decimal_text).unwrap_or_default();
     let scale = SCALE as f64;
     let customers = sums.customers as f64;
     let (mean_monetary, mean_frequency) = match sums.customers {
@@ -160,6 +159,8 @@ fn row(group: Group, sums: Sums, all: Sums) -> BenchmarkRow {
         customers: sums.customers,
         buyers: sums.buyers,
         monetary: Decimal(sums.units as f64 / scale),
-        texts: [text(mean_monetary), text(mean_frequency), text(lift)],
+        mean_monetary: mean_monetary.map(Decimal),
+        mean_frequency: mean_frequency.map(Decimal),
+        lift: lift.map(Decimal),
     }
 }

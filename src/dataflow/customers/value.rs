@@ -194,27 +194,23 @@ pub fn customers<'s>(
                 .text(c)
                 .expect("a customer's row is made where its text is")
                 .to_string();
-            out.push(
-                CustomerRow {
-                    customer_id,
-                    accounts,
-                    friend_count,
-                    super_connector: friend_count >= params.super_connector_min,
-                    influence: Decimal(influence),
-                    persuaded_total,
-                    tier: tier(friend_count, leads, &params),
-                    last_purchase: bought.map(|b| b.last),
-                    frequency: bought.map_or(0, |b| b.frequency),
-                    monetary: Decimal(monetary as f64 / SCALE as f64),
-                    scores,
-                    segment: Segment::of(segment),
-                    influenced_revenue: Decimal(influenced),
-                    total_value: Decimal(total),
-                    monetary_units: monetary,
-                    texts: Default::default(),
-                }
-                .with_texts(),
-            );
+            out.push(CustomerRow {
+                customer_id,
+                accounts,
+                friend_count,
+                super_connector: friend_count >= params.super_connector_min,
+                influence: Decimal(influence),
+                persuaded_total,
+                tier: tier(friend_count, leads, &params),
+                last_purchase: bought.map(|b| b.last),
+                frequency: bought.map_or(0, |b| b.frequency),
+                monetary: Decimal(monetary as f64 / SCALE as f64),
+                scores,
+                segment: Segment::of(segment),
+                influenced_revenue: Decimal(influenced),
+                total_value: Decimal(total),
+                monetary_units: monetary,
+            });
         },
     )
 }
