@@ -12,7 +12,7 @@ use super::customers::{self, CustomerSources};
 use super::read::{self, BaseInput, NightInput};
 use super::{agree, checkpoint, translate, Engine};
 use crate::cluster::Plan;
-use crate::dataflow::customers::accounts::Candidates;
+use crate::dataflow::customers::accounts::{AccountSet, Candidates};
 use crate::error::{Error, Result};
 use crate::generate;
 use crate::ids::IdMode;
@@ -236,11 +236,8 @@ fn candidates(
             .map(|t| t.parse().expect("an integer account"))
             .collect(),
     };
-    let all = agree::gather(worker, accounts)
-        .into_iter()
-        .flatten()
-        .collect();
-    std::rc::Rc::new(all)
+    let all = agree::gather(worker, accounts).into_iter().flatten();
+    std::rc::Rc::new(AccountSet::new(all))
 }
 
 impl Engine {
