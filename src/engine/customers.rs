@@ -140,6 +140,16 @@ fn lines_at(source: &Source, offsets: &[u64]) -> Vec<u64> {
         .collect()
 }
 
+/// Reads one file whole (every share of it), in file order.
+fn read_whole<R: crate::input::records::Record>(
+    (sources, sniffs): (&[Source], &[Sniff]),
+    stats: &mut ReadStats,
+    stop_after: usize,
+    emit: impl FnMut(R, u64),
+) -> u64 {
+    read_shares::<R>(sources, sniffs, (0, 1), stats, stop_after, None, emit)
+}
+
 /// Reads identity files whole (worker 0), in file order, against `book`:
 /// the base's lines (`changes` false: every line maps) or a night's
 /// (`+`/`-`). Returns the differences to the mappings; conflicting lines
@@ -181,45 +191,31 @@ pub fn read_identities(
             }
         };
         let one = (std::slice::from_ref(source), std::slice::from_ref(sniff));
-        let whole = (0, 1);
-        let records = match (ids, changes) {
-            (IdMode::Integer, false) => read_shares::<Identity<u64>>(
-                one.0,
-                one.1,
-                whole,
-                stats,
-                stop_after,
-                None,
-                |r, o| line(Op::Add, r.account.text(), r.customer, o),
-            ),
-            (IdMode::Text, false) => read_shares::<Identity<String>>(
-                one.0,
-                one.1,
-                whole,
-                stats,
-                stop_after,
-                None,
-                |r, o| line(Op::Add, r.account.text(), r.customer, o),
-            ),
-            (IdMode::Integer, true) => read_shares::<IdentityChange<u64>>(
-                one.0,
-                one.1,
-                whole,
-                stats,
-                stop_after,
-                None,
-                |r, o| line(r.op, r.identity.account.text(), r.identity.customer, o),
-            ),
-            (IdMode::Text, true) => read_shares::<IdentityChange<String>>(
-                one.0,
-                one.1,
-                whole,
-                stats,
-                stop_after,
-                None,
-                |r, o| line(r.op, r.identity.account.text(), r.identity.customer, o),
-            ),
+        let mut whole = |f: &mut dyn FnMut(Op, String, String, u64)| -> u64 {
+            match (ids, changes) {
+                (IdMode::Integer, false) => {
+                    read_whole::<Identity<u64>>(one, stats, stop_after, |r, o| {
+                        f(Op::Add, r.account.text(), r.customer, o)
+                    })
+                }
+                (IdMode::Text, false) => {
+                    read_whole::<Identity<String>>(one, stats, stop_after, |r, o| {
+                        f(Op::Add, r.account.text(), r.customer, o)
+                    })
+                }
+                (IdMode::Integer, true) => {
+                    read_whole::<IdentityChange<u64>>(one, stats, stop_after, |r, o| {
+                        f(r.op, r.identity.account.text(), r.identity.customer, o)
+                    })
+                }
+                (IdMode::Text, true) => {
+                    read_whole::<IdentityChange<String>>(one, stats, stop_after, |r, o| {
+                        f(r.op, r.identity.account.text(), r.identity.customer, o)
+                    })
+                }
+            }
         };
+        let records = whole(&mut line);
         stats.identity_records += records;
         if !conflicts.is_empty() {
             let offsets: Vec<u64> = conflicts.iter().map(|(o, _)| *o).collect();

@@ -22,22 +22,8 @@ use crate::error::Result;
 pub const TOP_CUSTOMERS: usize = 25;
 
 /// The RFM segments in the order of METRICS.md's table, then `Others` and
-/// `No purchases`: the rows of the value matrix (the same list as
-/// `rfm::SEGMENTS`, which the job writes its rows in).
-pub const SEGMENTS: [&str; 12] = [
-    "Champions",
-    "Potential Loyalist",
-    "Loyal Customers",
-    "Promising",
-    "New Customers",
-    "Can't Lose Them",
-    "At Risk",
-    "Need Attention",
-    "About To Sleep",
-    "Lost",
-    "Others",
-    "No purchases",
-];
+/// `No purchases`: the rows of the value matrix, as the job writes them.
+pub use crate::rfm::SEGMENTS;
 
 /// The three customer tables.
 pub const TABLES: [&str; 3] = ["customers", "value_matrix", "benchmark"];
