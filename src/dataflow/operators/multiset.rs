@@ -15,13 +15,13 @@ use std::hash::Hash;
 use std::rc::Rc;
 
 use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::{Capability, Operator};
+use timely::dataflow::operators::Operator;
 use timely::dataflow::StreamVec;
 
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::{AsCollection, ExchangeData};
 
-use super::set::{Change, ChangeCounts, Counters};
+use super::set::{stash, Change, ChangeCounts, Counters, Stash};
 use crate::dataflow::{Coll, Diff, Time};
 
 /// The copies of each record held at a worker, shared with the worker so
@@ -41,7 +41,6 @@ where
     R: ExchangeData + Hash + Eq + Ord,
 {
     let route_change = route.clone();
-    type Stash<D> = BTreeMap<Time, (Capability<Time>, Vec<D>)>;
     records
         .binary_frontier(
             changes,
@@ -53,25 +52,13 @@ where
                 let mut nightly: Stash<Change<R>> = BTreeMap::new();
                 move |(input1, frontier1), (input2, frontier2), output| {
                     input1.for_each_stamp(|capability, data| {
-                        let Some(capability) = capability.retain_least(0) else {
-                            return;
-                        };
-                        let entry = base
-                            .entry(*capability.time())
-                            .or_insert_with(|| (capability, Vec::new()));
-                        for batch in data {
-                            entry.1.append(batch);
+                        if let Some(capability) = capability.retain_least(0) {
+                            stash(&mut base, capability, data, |_| 0);
                         }
                     });
                     input2.for_each_stamp(|capability, data| {
-                        let Some(capability) = capability.retain_least(0) else {
-                            return;
-                        };
-                        let entry = nightly
-                            .entry(*capability.time())
-                            .or_insert_with(|| (capability, Vec::new()));
-                        for batch in data {
-                            entry.1.append(batch);
+                        if let Some(capability) = capability.retain_least(0) {
+                            stash(&mut nightly, capability, data, |_| 0);
                         }
                     });
                     loop {

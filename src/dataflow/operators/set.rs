@@ -83,6 +83,26 @@ pub type Change<R> = (R, u64);
 /// Collapsed records waiting to be emitted, with their capability.
 type Ready<R> = VecDeque<(Capability<Time>, std::vec::IntoIter<(R, Diff)>)>;
 
+/// Records received for times not yet complete, each time with a capability.
+pub type Stash<D> = BTreeMap<Time, (Capability<Time>, Vec<D>)>;
+
+/// Moves a message's batches into `stash` under its time (room for
+/// `reserve(time)` records when the time is new).
+pub fn stash<'a, D: 'a>(
+    stash: &mut Stash<D>,
+    capability: Capability<Time>,
+    batches: impl IntoIterator<Item = &'a mut Vec<D>>,
+    reserve: impl FnOnce(Time) -> usize,
+) {
+    let time = *capability.time();
+    let entry = stash
+        .entry(time)
+        .or_insert_with(|| (capability, Vec::with_capacity(reserve(time))));
+    for batch in batches {
+        entry.1.append(batch);
+    }
+}
+
 /// Packs a change's position and operation.
 pub fn op_seq(position: u64, remove: bool) -> u64 {
     position << 1 | u64::from(remove)
@@ -122,33 +142,19 @@ pub fn keyed_state<'s, R: Keyed>(
             name,
             move |_capability, info| {
                 let activator = scope.activator_for(info.address);
-                let mut base: BTreeMap<Time, (Capability<Time>, Vec<R>)> = BTreeMap::new();
-                let mut nightly: BTreeMap<Time, (Capability<Time>, Vec<Change<R>>)> =
-                    BTreeMap::new();
+                let mut base: Stash<R> = BTreeMap::new();
+                let mut nightly: Stash<Change<R>> = BTreeMap::new();
                 let mut ready: Ready<R> = VecDeque::new();
                 move |(input1, frontier1), (input2, frontier2), output| {
                     input1.for_each_stamp(|capability, data| {
-                        let Some(capability) = capability.retain_least(0) else {
-                            return;
-                        };
-                        let time = *capability.time();
-                        let entry = base.entry(time).or_insert_with(|| {
-                            let reserve = if time == 0 { expected } else { 0 };
-                            (capability, Vec::with_capacity(reserve))
-                        });
-                        for batch in data {
-                            entry.1.append(batch);
+                        if let Some(capability) = capability.retain_least(0) {
+                            let reserve = |time| if time == 0 { expected } else { 0 };
+                            stash(&mut base, capability, data, reserve);
                         }
                     });
                     input2.for_each_stamp(|capability, data| {
-                        let Some(capability) = capability.retain_least(0) else {
-                            return;
-                        };
-                        let entry = nightly
-                            .entry(*capability.time())
-                            .or_insert_with(|| (capability, Vec::new()));
-                        for batch in data {
-                            entry.1.append(batch);
+                        if let Some(capability) = capability.retain_least(0) {
+                            stash(&mut nightly, capability, data, |_| 0);
                         }
                     });
                     loop {
