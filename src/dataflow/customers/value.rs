@@ -102,6 +102,13 @@ pub fn scores(bought: Coll<'_, (Customer, Bought)>) -> Coll<'_, (Customer, (u8, 
     )
 }
 
+/// The sum of a customer's accounts' influence, smallest first: the same
+/// bits whatever the accounts' ids (integer or text), hence their order.
+fn influence(mut parts: Vec<Decimal>) -> f64 {
+    parts.sort_unstable();
+    parts.iter().map(|d| d.0).sum()
+}
+
 /// What [`customers`] gathers.
 pub struct Parts<'s> {
     /// The accounts of `A(c)`.
@@ -154,7 +161,7 @@ pub fn customers<'s>(
         |c| bucket_of_id(*c),
         move |&c, parts, out| {
             let (mut accounts, mut single_friends, mut union) = (0u32, 0u32, None);
-            let (mut influence, mut persuaded_total, mut leads) = (0.0, 0u64, false);
+            let (mut influences, mut persuaded_total, mut leads) = (Vec::new(), 0u64, false);
             let (mut bought, mut scores) = (None, None);
             let mut money: Vec<(u32, u128)> = Vec::new();
             for (part, n) in parts {
@@ -162,7 +169,7 @@ pub fn customers<'s>(
                     Part::Account(a) => {
                         accounts += 1;
                         single_friends = a.friends;
-                        influence += a.influence.0;
+                        influences.push(a.influence);
                         persuaded_total += a.persuaded;
                         leads |= a.leads;
                     }
@@ -199,7 +206,7 @@ pub fn customers<'s>(
                 accounts,
                 friend_count,
                 super_connector: friend_count >= params.super_connector_min,
-                influence: Decimal(influence),
+                influence: Decimal(influence(influences)),
                 persuaded_total,
                 tier: tier(friend_count, leads, &params),
                 last_purchase: bought.map(|b| b.last),
