@@ -151,6 +151,7 @@ fn totals(
         .map(|(n, (night, stats))| {
             let (friendships, adoptions) = merged.at((n + 1) as u32);
             NightSummary::new(&night.night.name, stats, friendships, adoptions)
+                .with_customers(stats, merged.customers_at((n + 1) as u32))
         })
         .collect();
     let (friendships, adoptions) = merged.at(0);

@@ -64,6 +64,7 @@ fn random_nights_match_the_oracle_at_1_2_4_workers_and_equal_batch() {
             let out = dir.path().join(format!("out{workers}"));
             reach_run(&args, &out, workers);
             assert_nights_match(&out, &base, &case, &expected);
+            assert_night_no_ops(&out, &case);
             let files = customer_files(&out);
             match &first {
                 None => first = Some(files),
@@ -156,6 +157,35 @@ fn serve_gives_the_customer_files_of_run_with_deltas() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_same_customer_files(&served, &run);
+}
+
+/// summary.json's nights count the identity and purchase lines that changed
+/// nothing as the oracle's literal semantics do (a refund of a purchase not
+/// held, a mapping already there, a removal of one that is not).
+fn assert_night_no_ops(output: &std::path::Path, case: &Case) {
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(output.join("summary.json")).unwrap()).unwrap();
+    let states = case.states();
+    for (k, (name, files)) in case.nights.iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        for (file, text) in files {
+            std::fs::write(dir.path().join(file), text).unwrap();
+        }
+        let want = states[k].clone().apply_night(dir.path());
+        let night = &summary["nights"][k];
+        assert_eq!(night["name"], name.as_str());
+        let got = |kind: &str| {
+            let counts = &night[kind];
+            counts["noop_adds"].as_u64().unwrap_or(0) + counts["noop_removes"].as_u64().unwrap_or(0)
+        };
+        for kind in ["identities", "purchases"] {
+            if night[kind].is_null() {
+                continue; // a run without customer inputs at all
+            }
+            let want = want.get(kind).copied().unwrap_or(0);
+            assert_eq!(got(kind), want, "{name}: {kind} no-ops");
+        }
+    }
 }
 
 /// `reach serve` stopped after the first night and started again (at

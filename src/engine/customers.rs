@@ -25,6 +25,7 @@ use timely::worker::Worker;
 use super::read::read_shares;
 use super::translate::{self, LocalTexts};
 use crate::dataflow::customers::{Customer, Purchase as PurchaseRecord};
+use crate::dataflow::operators::set::ChangeCounts;
 use crate::dataflow::{Day, Diff, Topic, User};
 use crate::error::{Error, Result};
 use crate::ids::IdMode;
@@ -161,9 +162,10 @@ pub fn read_identities(
     book: &Book,
     stats: &mut ReadStats,
     stop_after: usize,
-) -> Vec<IdentityDiff> {
+) -> (Vec<IdentityDiff>, ChangeCounts) {
     // The mapping of each account this read touched: None = unmapped.
     let mut staged: HashMap<String, Option<String>> = HashMap::new();
+    let mut counts = ChangeCounts::default();
     for (source, sniff) in sources.iter().zip(sniffs) {
         let mut conflicts: Vec<(u64, String)> = Vec::new();
         let mut line = |op: Op, account: String, customer: String, offset: u64| {
@@ -173,9 +175,10 @@ pub fn read_identities(
             };
             match (op, current) {
                 (Op::Add, None) => {
+                    counts.applied_adds += 1;
                     staged.insert(account, Some(customer));
                 }
-                (Op::Add, Some(present)) if present == customer => {}
+                (Op::Add, Some(present)) if present == customer => counts.noop_adds += 1,
                 (Op::Add, Some(present)) => conflicts.push((
                     offset,
                     format!(
@@ -185,9 +188,10 @@ pub fn read_identities(
                     ),
                 )),
                 (Op::Remove, Some(present)) if present == customer => {
+                    counts.applied_removes += 1;
                     staged.insert(account, None);
                 }
-                (Op::Remove, _) => {}
+                (Op::Remove, _) => counts.noop_removes += 1,
             }
         };
         let one = (std::slice::from_ref(source), std::slice::from_ref(sniff));
@@ -244,7 +248,7 @@ pub fn read_identities(
             diffs.push((account, now, 1));
         }
     }
-    diffs
+    (diffs, counts)
 }
 
 /// A purchase as read: local customer number, day, units, local topic number.
@@ -342,6 +346,19 @@ pub fn read_purchases(
     };
     stats.purchase_records += records;
     local
+}
+
+/// A night's customer inputs as one worker read them: its purchases, and at
+/// worker 0 the identity differences and what the identity lines did.
+pub struct NightCustomers {
+    /// This worker's share of the night's purchase changes.
+    pub local: Local,
+    /// Worker 0: the differences to the identity mappings.
+    pub diffs: Vec<IdentityDiff>,
+    /// Worker 0: the identity lines applied and no-op.
+    pub counts: ChangeCounts,
+    /// Whether the night holds customer files.
+    pub appeared: bool,
 }
 
 /// The customer records of an epoch, with internal ids, ready to send.

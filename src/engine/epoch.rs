@@ -39,6 +39,9 @@ pub struct Written {
     pub figures: WorkerFigures,
     /// Sums over this worker's rows of `customers` (with customer inputs).
     pub customers: Option<summary::CustomerSums>,
+    /// What each time's identity lines (worker 0) and purchase changes (at
+    /// this worker's purchases) did (with customer inputs).
+    pub customer_counts: Vec<(Time, ChangeCounts, ChangeCounts)>,
 }
 
 /// Every worker's [`Written`], summed.
@@ -52,9 +55,18 @@ pub struct Merged {
     pub adoptions: BTreeMap<Time, ChangeCounts>,
     /// Sums over the rows of `customers` (with customer inputs).
     pub customers: Option<summary::CustomerSums>,
+    /// What the identity lines and the purchase changes did, per time.
+    pub customer_counts: BTreeMap<Time, (ChangeCounts, ChangeCounts)>,
 }
 
 impl Merged {
+    /// What the identity lines and the purchase changes of one time did
+    /// (`None` without customer inputs).
+    pub fn customers_at(&self, time: Time) -> Option<(ChangeCounts, ChangeCounts)> {
+        self.customers
+            .map(|_| self.customer_counts.get(&time).copied().unwrap_or_default())
+    }
+
     /// The friendship and adoption counts of one time.
     pub fn at(&self, time: Time) -> (ChangeCounts, ChangeCounts) {
         (
@@ -101,12 +113,30 @@ pub fn write_parts(
         }
         sums
     });
+    let customer_counts = match &engine.crm {
+        None => Vec::new(),
+        Some(crm) => {
+            let purchases = crm.counters.borrow();
+            let times: std::collections::BTreeSet<Time> = purchases
+                .keys()
+                .chain(crm.identity_counts.keys())
+                .copied()
+                .collect();
+            let at =
+                |map: &BTreeMap<Time, ChangeCounts>, t| map.get(&t).copied().unwrap_or_default();
+            times
+                .into_iter()
+                .map(|t| (t, at(&crm.identity_counts, t), at(&purchases, t)))
+                .collect()
+        }
+    };
     Ok(Written {
         rows,
         friendship_counts: counts(&engine.friendship_counts),
         adoption_counts: counts(&engine.adoption_counts),
         figures: WorkerFigures::default(),
         customers,
+        customer_counts,
     })
 }
 
@@ -139,6 +169,11 @@ pub fn merge_written(all: Vec<Result<Written>>) -> Result<Merged> {
                 .customers
                 .get_or_insert_with(Default::default)
                 .add(sums);
+        }
+        for (time, identities, purchases) in &written.customer_counts {
+            let entry = merged.customer_counts.entry(*time).or_default();
+            entry.0.add(identities);
+            entry.1.add(purchases);
         }
     }
     Ok(merged)

@@ -46,7 +46,7 @@ use timely::worker::Worker;
 use crate::dataflow::customers::{Customer, Purchase};
 use crate::dataflow::graph::{self, AdoptionRecord};
 use crate::dataflow::operators::multiset::{multiset, Counts};
-use crate::dataflow::operators::set::{op_seq, Change, Counters, State};
+use crate::dataflow::operators::set::{op_seq, Change, ChangeCounts, Counters, State};
 use crate::dataflow::{self, Day, Time, Topic, User};
 use crate::input::records::Op;
 use crate::params::Params;
@@ -96,6 +96,8 @@ pub struct Crm {
     pub counts: Counts<Purchase>,
     /// Whether the `present` marker was sent.
     present: bool,
+    /// Worker 0: what each night's identity lines did, by time.
+    pub identity_counts: std::collections::BTreeMap<Time, ChangeCounts>,
 }
 
 /// The inputs of the main dataflow.
@@ -316,6 +318,7 @@ impl Engine {
             counters: purchase_counters,
             counts: purchase_counts,
             present: false,
+            identity_counts: Default::default(),
         });
         Engine {
             inputs,
@@ -412,10 +415,7 @@ impl Engine {
         }
         let new_names: Vec<String> = {
             let known = self.dictionary.borrow();
-            let purchase_topics = night
-                .customers
-                .iter()
-                .flat_map(|(local, _, _)| &local.names);
+            let purchase_topics = night.customers.iter().flat_map(|c| &c.local.names);
             let mut names: Vec<String> = night
                 .adoptions
                 .iter()
@@ -440,8 +440,11 @@ impl Engine {
                     .send((((change.user, topic), change.day), op_seq(offset, remove)));
             }
         }
-        if let Some((local, diffs, appeared)) = night.customers {
-            self.send_customers(worker, local, diffs, appeared);
+        if let Some(night) = night.customers {
+            if let Some(crm) = &mut self.crm {
+                crm.identity_counts.insert(self.time, night.counts);
+            }
+            self.send_customers(worker, night.local, night.diffs, night.appeared);
         }
     }
 

@@ -290,14 +290,17 @@ impl Engine {
                 base.stop_after,
             );
             let identities = match me.0 {
-                0 => customers::read_identities(
-                    (&sources.identities.0, &sources.identities.1),
-                    job.ids,
-                    false,
-                    &customers::Book::default(),
-                    stats,
-                    base.stop_after,
-                ),
+                0 => {
+                    customers::read_identities(
+                        (&sources.identities.0, &sources.identities.1),
+                        job.ids,
+                        false,
+                        &customers::Book::default(),
+                        stats,
+                        base.stop_after,
+                    )
+                    .0
+                }
                 _ => Vec::new(),
             };
             (local, identities)

@@ -355,7 +355,7 @@ pub struct NightRecords {
     pub(super) texts: Option<translate::LocalTexts>,
     /// The night's purchases (this worker's shares) and, at worker 0, its
     /// identity differences.
-    pub(super) customers: Option<(customers::Local, Vec<customers::IdentityDiff>, bool)>,
+    pub(super) customers: Option<customers::NightCustomers>,
     /// What the shares held.
     pub stats: ReadStats,
 }
@@ -385,7 +385,7 @@ pub fn read_night(
                 0 => night.identities.iter().cloned().unzip(),
                 _ => Default::default(),
             };
-            let diffs = customers::read_identities(
+            let (diffs, counts) = customers::read_identities(
                 (&identities.0, &identities.1),
                 ids,
                 true,
@@ -394,7 +394,12 @@ pub fn read_night(
                 stop_after,
             );
             records.stats.add(&stats);
-            records.customers = Some((local, diffs, night.has_customers()));
+            records.customers = Some(customers::NightCustomers {
+                local,
+                diffs,
+                counts,
+                appeared: night.has_customers(),
+            });
         }
         None if night.has_customers() && me.0 == 0 => {
             let (source, _) = night

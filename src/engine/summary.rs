@@ -136,9 +136,37 @@ pub struct NightSummary {
     pub friendships: ChangeCounts,
     /// What the adoption changes did.
     pub adoptions: ChangeCounts,
+    /// Identity change lines read (with customer inputs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_changes: Option<u64>,
+    /// Purchase change lines read (with customer inputs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purchase_changes: Option<u64>,
+    /// What the identity lines did (with customer inputs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identities: Option<ChangeCounts>,
+    /// What the purchase changes did (`noop_removes`: refunds of a purchase
+    /// not held) (with customer inputs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purchases: Option<ChangeCounts>,
 }
 
 impl NightSummary {
+    /// Adds what the night's customer lines did.
+    pub fn with_customers(
+        mut self,
+        stats: &ReadStats,
+        counts: Option<(ChangeCounts, ChangeCounts)>,
+    ) -> NightSummary {
+        if let Some((identities, purchases)) = counts {
+            self.identity_changes = Some(stats.identity_records);
+            self.purchase_changes = Some(stats.purchase_records);
+            self.identities = Some(identities);
+            self.purchases = Some(purchases);
+        }
+        self
+    }
+
     /// A night's line: what its files held and what its changes did.
     pub fn new(
         name: &str,
@@ -153,6 +181,10 @@ impl NightSummary {
             self_loops_rejected: stats.self_loops,
             friendships,
             adoptions,
+            identity_changes: None,
+            purchase_changes: None,
+            identities: None,
+            purchases: None,
         }
     }
 }

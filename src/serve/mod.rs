@@ -226,7 +226,8 @@ fn apply_night(
             run_json(context, session, manifest)
         },
         |counts| {
-            let night = NightSummary::new(name, &read, counts.friendships, counts.adoptions);
+            let night = NightSummary::new(name, &read, counts.friendships, counts.adoptions)
+                .with_customers(&read, counts.customers);
             manifest.nights.push(night);
             manifest.base.bad_lines_skipped += read.bad_total;
             Ok(manifest.clone())

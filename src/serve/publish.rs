@@ -26,6 +26,8 @@ pub struct EpochCounts {
     pub friendships: ChangeCounts,
     /// Adoption changes.
     pub adoptions: ChangeCounts,
+    /// Identity lines and purchase changes (with customer inputs).
+    pub customers: Option<(ChangeCounts, ChangeCounts)>,
 }
 
 /// Writes the epoch just closed into staging and publishes it: every
@@ -104,6 +106,7 @@ pub fn publish_epoch(
         let manifest = update(&EpochCounts {
             friendships,
             adoptions,
+            customers: merged.customers_at(time),
         })?;
         let meta = Meta {
             format: checkpoint::FORMAT,
