@@ -9,7 +9,7 @@
 
 use differential_dataflow::AsCollection;
 use serde::{Deserialize, Serialize};
-use timely::dataflow::operators::vec::Filter;
+use timely::dataflow::operators::vec::Map;
 
 use super::Customer;
 use crate::dataflow::friends::FriendsByUser;
@@ -231,18 +231,27 @@ pub fn friend_union<'s>(
         },
     );
     let arranged = several.clone().arrange_by_key_named("SeveralByAccount");
-    let changed = match candidates {
-        None => friendships,
+    // Each friendship as two requests, one per end; in the base only those
+    // whose end is a candidate (the other end's lookup would find nothing).
+    let requests = match candidates {
+        None => friendships.flat_map(|(a, b)| [(a, b), (b, a)]),
         Some(candidates) => friendships
             .inner
-            .filter(move |((a, b), time, _)| {
-                *time > 0 || candidates.contains(a) || candidates.contains(b)
+            .flat_map(move |((a, b), time, diff)| {
+                let keep = |end: &User| time > 0 || candidates.contains(end);
+                let (ab, ba) = (keep(&a), keep(&b));
+                [
+                    ab.then_some(((a, b), time, diff)),
+                    ba.then_some(((b, a), time, diff)),
+                ]
+                .into_iter()
+                .flatten()
             })
             .as_collection(),
     };
     let mut friends = lookup(
         "FriendshipMeetsSeveral",
-        changed.flat_map(|(a, b)| [(a, b), (b, a)]),
+        requests,
         &arranged,
         Times::Through,
         |_account, friend, c, out| out.push((*c, Near::Friend(*friend))),
