@@ -133,22 +133,39 @@ fn serve_gives_the_customer_files_of_run_with_deltas() {
     );
     let inbox = dir.path().join("inbox");
     for night in case.night_names() {
-        let from = dir.path().join("in/nights").join(&night);
-        let to = inbox.join(&night);
-        std::fs::create_dir_all(&to).unwrap();
-        for entry in std::fs::read_dir(&from).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-        std::fs::write(inbox.join(format!("{night}.ready")), "").unwrap();
+        deliver(&dir.path().join("in/nights"), &inbox, &night);
     }
     let served = dir.path().join("served");
-    let mut args = vec!["serve".into(), "--drain".into(), "-w".into(), "2".into()];
-    args.extend(case.base_only(&dir.path().join("serve-in")));
-    args.extend(["--output".into(), served.clone().into()]);
-    args.extend(["--inbox".into(), inbox.into()]);
+    let base = case.base_only(&dir.path().join("serve-in"));
+    serve_drain(&base, "2", &served, &inbox);
+    assert_same_customer_files(&served, &run);
+}
+
+/// Copies a night from `nights` into the inbox and marks it ready.
+fn deliver(nights: &std::path::Path, inbox: &std::path::Path, night: &str) {
+    let to = inbox.join(night);
+    std::fs::create_dir_all(&to).unwrap();
+    for entry in std::fs::read_dir(nights.join(night)).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+    std::fs::write(inbox.join(format!("{night}.ready")), "").unwrap();
+}
+
+/// `reach serve --drain` over `base` (its input flags), which must succeed.
+fn serve_drain(
+    base: &[std::ffi::OsString],
+    workers: &str,
+    output: &std::path::Path,
+    inbox: &std::path::Path,
+) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_reach"))
-        .args(&args)
+        .args(["serve", "--drain", "-w", workers])
+        .args(base)
+        .arg("--output")
+        .arg(output)
+        .arg("--inbox")
+        .arg(inbox)
         .output()
         .unwrap();
     assert!(
@@ -156,7 +173,6 @@ fn serve_gives_the_customer_files_of_run_with_deltas() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_same_customer_files(&served, &run);
 }
 
 /// summary.json's nights count the identity and purchase lines that changed
@@ -211,35 +227,10 @@ fn serve_resumes(seed: u64, customer_base: bool) {
     let served = dir.path().join("served");
     let base = case.base_only(&dir.path().join("serve-in"));
     for (i, night) in case.night_names().iter().enumerate() {
-        let from = dir.path().join("in/nights").join(night);
-        let to = inbox.join(night);
-        std::fs::create_dir_all(&to).unwrap();
-        for entry in std::fs::read_dir(&from).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-        std::fs::write(inbox.join(format!("{night}.ready")), "").unwrap();
+        deliver(&dir.path().join("in/nights"), &inbox, night);
         // The first night alone, then the rest after a restart.
         if i == 0 || i + 1 == case.night_names().len() {
-            let workers = if i == 0 { "2" } else { "3" };
-            let mut args = vec![
-                "serve".into(),
-                "--drain".into(),
-                "-w".into(),
-                workers.into(),
-            ];
-            args.extend(base.iter().cloned());
-            args.extend(["--output".into(), served.clone().into()]);
-            args.extend(["--inbox".into(), inbox.clone().into()]);
-            let out = std::process::Command::new(env!("CARGO_BIN_EXE_reach"))
-                .args(&args)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            serve_drain(&base, if i == 0 { "2" } else { "3" }, &served, &inbox);
         }
     }
     // The service learnt of customers at the second night: its first

@@ -21,7 +21,7 @@ use timely::dataflow::StreamVec;
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::{AsCollection, ExchangeData};
 
-use super::set::{stash, Change, ChangeCounts, Counters, Stash};
+use super::set::{next_complete, stash, Change, ChangeCounts, Counters, Stash};
 use crate::dataflow::{Coll, Diff, Time};
 
 /// The copies of each record held at a worker, shared with the worker so
@@ -61,14 +61,11 @@ where
                             stash(&mut nightly, capability, data, |_| 0);
                         }
                     });
-                    loop {
-                        let next = base.keys().chain(nightly.keys()).min().copied();
-                        let Some(time) = next else { break };
-                        if frontier1.frontier().less_equal(&time)
-                            || frontier2.frontier().less_equal(&time)
-                        {
-                            break;
-                        }
+                    while let Some(time) = next_complete(
+                        &base,
+                        &nightly,
+                        [frontier1.frontier(), frontier2.frontier()],
+                    ) {
                         let mut capability = None;
                         let mut diffs: Vec<(R, Diff)> = Vec::new();
                         let mut held = counts.borrow_mut();

@@ -20,6 +20,7 @@ use std::rc::Rc;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::{Capability, Operator};
 use timely::dataflow::StreamVec;
+use timely::progress::frontier::AntichainRef;
 
 use differential_dataflow::{AsCollection, ExchangeData};
 
@@ -103,6 +104,20 @@ pub fn stash<'a, D: 'a>(
     }
 }
 
+/// The earliest stashed time of either input that both inputs' frontiers
+/// have passed: the next time complete on both, in time order.
+pub fn next_complete<A, B>(
+    base: &Stash<A>,
+    nightly: &Stash<B>,
+    frontiers: [AntichainRef<'_, Time>; 2],
+) -> Option<Time> {
+    let time = base.keys().chain(nightly.keys()).min().copied()?;
+    frontiers
+        .iter()
+        .all(|frontier| !frontier.less_equal(&time))
+        .then_some(time)
+}
+
 /// Packs a change's position and operation.
 pub fn op_seq(position: u64, remove: bool) -> u64 {
     position << 1 | u64::from(remove)
@@ -157,14 +172,11 @@ pub fn keyed_state<'s, R: Keyed>(
                             stash(&mut nightly, capability, data, |_| 0);
                         }
                     });
-                    loop {
-                        let next = base.keys().chain(nightly.keys()).min().copied();
-                        let Some(time) = next else { break };
-                        if frontier1.frontier().less_equal(&time)
-                            || frontier2.frontier().less_equal(&time)
-                        {
-                            break;
-                        }
+                    while let Some(time) = next_complete(
+                        &base,
+                        &nightly,
+                        [frontier1.frontier(), frontier2.frontier()],
+                    ) {
                         let mut capability = None;
                         let mut diffs: Vec<(R, Diff)> = Vec::new();
                         if let Some((cap, records)) = base.remove(&time) {
