@@ -1,5 +1,13 @@
-//! User ids: integers (the default, used as they are) or text (`ids =
-//! "text"`), which a partitioned dictionary turns into dense internal ids.
+//! User ids: integers (the default) or text (`ids = "text"`), both made
+//! the dataflow's `u32` internal ids ([`crate::dataflow::User`]).
+//!
+//! An integer id below [`DIRECT`] (2^31) is its own internal id, so the
+//! common case costs no translation; an integer id at or above it goes
+//! through the partitioned dictionary below, keyed by its decimal text, and
+//! its internal id is `DIRECT` plus the dictionary's id. Every text id goes
+//! through the dictionary (internal id = the dictionary's id). Narrowing
+//! the dataflow's ids from `u64` to `u32` took a quarter of the resident
+//! memory of a night and of the batch's peak (docs/architecture.md).
 //!
 //! A text id's *bucket* is a fixed hash of its bytes ([`text_hash`]) modulo
 //! [`BUCKETS`], the same at any worker count. Bucket `b` is owned by worker
@@ -19,6 +27,70 @@ use serde::{Deserialize, Serialize};
 
 /// Buckets of text ids: fixed, so that owners and parts follow from an id.
 pub const BUCKETS: u64 = 4096;
+
+/// Integer user ids below this are their own internal id; ids at or above
+/// it are numbered by the dictionary from here up (to `u32::MAX`).
+pub const DIRECT: u64 = 1 << 31;
+
+/// The internal id of a dictionary id: `DIRECT` up for wide integer ids,
+/// as it is for text ids. Panics past `u32`: four billion distinct ids.
+pub fn internal(dictionary_id: u64, mode: IdMode) -> u32 {
+    let id = match mode {
+        IdMode::Integer => DIRECT + dictionary_id,
+        IdMode::Text => dictionary_id,
+    };
+    u32::try_from(id).expect("more distinct user ids than 32-bit internal ids hold")
+}
+
+/// The dictionary id of an internal id that has one (`None`: an integer id
+/// used as it is).
+pub fn dictionary_id(internal: u32, mode: IdMode) -> Option<u64> {
+    match mode {
+        IdMode::Text => Some(u64::from(internal)),
+        IdMode::Integer => u64::from(internal).checked_sub(DIRECT),
+    }
+}
+
+/// The output part of a user's rows, from its internal id: integer ids
+/// used as they are by the hash of the id (as always), ids of the
+/// dictionary by their bucket, never by the worker count.
+pub fn user_part(internal: u32, mode: IdMode, parts: usize) -> u64 {
+    match dictionary_id(internal, mode) {
+        None => crate::hash::mix(u64::from(internal)) % parts as u64,
+        Some(id) => text_part(id, parts),
+    }
+}
+
+thread_local! {
+    /// Whether this worker (thread) refuses integer ids of [`DIRECT`] and above.
+    static WIDE_REFUSED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Makes this worker (thread) refuse integer ids of 2^31 and above as bad
+/// lines (`on`), or accept them. The shuffle test orders each topic's
+/// adopters by internal id, which is the id's order only below 2^31.
+pub fn refuse_wide(on: bool) {
+    WIDE_REFUSED.with(|refused| refused.set(on));
+}
+
+/// Why integer id `id` is refused on this worker, if it is.
+pub fn wide_refusal(id: u64) -> Option<String> {
+    (id >= DIRECT && WIDE_REFUSED.with(|refused| refused.get())).then(|| {
+        format!(
+            "user id {id} is 2^31 or above: the shuffle test (shuffle_rounds > 0) takes \
+             integer ids below {DIRECT} only (set shuffle_rounds = 0 to run without it)"
+        )
+    })
+}
+
+/// The output part of an integer user id's rows, from the id as read: the
+/// same part [`user_part`] gives its internal id.
+pub fn integer_part(id: u64, parts: usize) -> u64 {
+    match id < DIRECT {
+        true => crate::hash::mix(id) % parts as u64,
+        false => bucket_of_text(id.to_string().as_bytes()) % parts as u64,
+    }
+}
 
 /// The longest text id, in bytes.
 pub const MAX_TEXT_ID: usize = 256;

@@ -1,101 +1,29 @@
 //! Huge integer user ids (2^31 and above, up to u64::MAX) beside small ones:
 //! the independent oracle table by table at 1, 2 and 4 workers and on two
 //! processes, with leader ties decided by the numeric user id; rows placed
-//! in part files by the id's hash and sorted numerically; nights that bring
+//! in part files by the id's hash (below 2^31) or its decimal text's bucket
+//! (2^31 and above: through the dictionary) and sorted numerically; nights that bring
 //! and retire huge ids (incremental = batch = oracle, and `reach serve`
 //! restarted at another worker count = `reach run --deltas`); customers
 //! whose accounts are huge ids, against their oracle after every night and
 //! through a serve restart; the shuffle test unchanged by an
-//! order-preserving relabelling of the ids.
+//! order-preserving relabelling of the ids below 2^31, and refusing larger
+//! ones with the file and line.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use common::customers::{self as crm, Case, Inputs, Kind, Params};
+use common::huge::*;
 use common::*;
 
-/// The first id that is not below 2^31.
-const HUGE_MIN: u64 = 1 << 31;
-/// Huge ids on every edge of the range: 2^31 and 2^32 with neighbours
-/// (truncated to u32 they become 0, 1, 5, ...), 2^53 + 1 (no f64), 2^63,
-/// u64::MAX - 1 and u64::MAX.
-#[rustfmt::skip]
-const HUGE: [u64; 12] = [
-    2147483648, 2147483649, 4294967295, 4294967296,
-    4294967297, 4294967301, 9007199254740992, 9007199254740993,
-    9223372036854775807, 9223372036854775808, 18446744073709551614, 18446744073709551615,
-];
-/// Small ids kept as they are: what huge ones would truncate to, and 2^31 - 1.
-const SMALL: [u64; 8] = [0, 1, 5, 7, 999, 65536, 2147483646, 2147483647];
 const TOPICS_HEADER: &str = "topic,adopters,socially_explained";
 const SIGNIFICANCE_HEADER: &str = "topic,adopters,observed,shuffled_mean,shuffled_std,z,p_value";
-
-/// `small` random ids below 2^31 and `huge` at or above, with SMALL and HUGE.
-fn pool(rng: &mut Lcg, small: usize, huge: usize) -> Vec<u64> {
-    let mut ids: std::collections::BTreeSet<u64> = SMALL.iter().chain(&HUGE).copied().collect();
-    let want = ids.len() + small + huge;
-    while ids.len() < want - huge {
-        ids.insert(rng.next(HUGE_MIN));
-    }
-    while ids.len() < want {
-        let id = (rng.next(HUGE_MIN) << 33) | rng.next(HUGE_MIN) | rng.next(2) << 32;
-        if id >= HUGE_MIN {
-            ids.insert(id);
-        }
-    }
-    ids.into_iter().collect()
-}
-
-/// Friendships and adoptions as records.
-#[derive(Clone, Default)]
-struct Graph {
-    edges: Vec<(u64, u64)>,
-    adoptions: Vec<(u64, String, i64)>,
-}
-
-impl Graph {
-    fn write(&self, dir: &Path) -> (PathBuf, PathBuf) {
-        let (mut f, mut a) = ("src,dst\n".to_string(), "user,topic,day\n".to_string());
-        for (x, y) in &self.edges {
-            writeln!(f, "{x},{y}").unwrap();
-        }
-        for (u, t, d) in &self.adoptions {
-            writeln!(a, "{u},{t},{d}").unwrap();
-        }
-        std::fs::create_dir_all(dir).unwrap();
-        let (fp, ap) = (dir.join("f.csv"), dir.join("a.csv"));
-        std::fs::write(&fp, f).unwrap();
-        std::fs::write(&ap, a).unwrap();
-        (fp, ap)
-    }
-
-    fn oracle(&self, k: usize) -> Oracle {
-        let mut oracle = Oracle::new(&self.edges, &self.adoptions, 60);
-        oracle.k = k;
-        oracle
-    }
-}
-
-fn random_graph(seed: u64, small: usize, huge: usize) -> Graph {
-    let mut rng = Lcg(seed);
-    let ids = pool(&mut rng, small, huge);
-    let pick = |rng: &mut Lcg| ids[rng.next(ids.len() as u64) as usize];
-    let mut g = Graph::default();
-    for _ in 0..ids.len() * 3 / 2 {
-        g.edges.push((pick(&mut rng), pick(&mut rng)));
-    }
-    for _ in 0..ids.len() * 2 {
-        let topic = ["rock", "jazz", "folk"][rng.next(3) as usize];
-        g.adoptions
-            .push((pick(&mut rng), topic.into(), 18_000 + rng.next(12) as i64));
-    }
-    g
-}
 
 /// Leader ties on (credit, persuaded) among huge and small ids, whose
 /// numeric order differs from their byte order and from their order once
@@ -124,15 +52,6 @@ fn add_ties(g: &mut Graph) {
         g.adoptions.push((leader, "star".into(), 18_200));
     }
     g.adoptions.push((hub, "star".into(), 18_230));
-}
-
-/// SplitMix64's output function of `id + golden ratio`, written again: a
-/// user's rows go to part `mix(id) % parts`, whatever the worker count.
-fn part_of(id: u64, parts: u64) -> u64 {
-    let mut z = id.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    (z ^ (z >> 31)) % parts
 }
 
 /// The part files of `users` and `user_topics` (4 each): every row in the
@@ -559,8 +478,9 @@ fn significance(graph: &Graph, dir: &Path) -> String {
 fn the_shuffle_test_is_unchanged_by_an_order_preserving_relabelling() {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = Lcg(23);
-    let huge = pool(&mut rng, 30, 50); // sorted: small ids first, then huge
-    let n = huge.len() as u64;
+    // Spread over the ids below 2^31 (the shuffle test's range), sorted.
+    let spread: Vec<u64> = (0..80u64).map(|i| i * 27_000_000 + 7).collect();
+    let n = spread.len() as u64;
     let mut small = Graph::default();
     for _ in 0..n * 2 {
         small.edges.push((rng.next(n), rng.next(n)));
@@ -580,9 +500,28 @@ fn the_shuffle_test_is_unchanged_by_an_order_preserving_relabelling() {
             .collect(),
     };
     let want = significance(&small, &dir.path().join("small"));
-    let monotone = relabelled(&|i| huge[i as usize]);
-    assert_eq!(significance(&monotone, &dir.path().join("huge")), want);
+    let monotone = relabelled(&|i| spread[i as usize]);
+    assert_eq!(significance(&monotone, &dir.path().join("spread")), want);
     // The test can see the order: reversed ids deal other days.
-    let reversed = relabelled(&|i| huge[(n - 1 - i) as usize]);
+    let reversed = relabelled(&|i| spread[(n - 1 - i) as usize]);
     assert_ne!(significance(&reversed, &dir.path().join("reversed")), want);
+
+    // Ids of 2^31 and above are refused with the shuffle test on (it deals
+    // days in internal id order, which is the ids' order only below 2^31),
+    // naming the file and line, and the way out.
+    let huge = pool(&mut rng, 30, 50);
+    let wide = relabelled(&|i| huge[i as usize]);
+    let (f, a) = wide.write(&dir.path().join("wide"));
+    let out = dir.path().join("wide/out");
+    let sets = ["shuffle_rounds=40", "shuffle_seed=9"];
+    let error = run_full(Some(&f), Some(&a), &out, 2, &sets)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("is 2^31 or above"), "{error}");
+    assert!(error.contains("shuffle_rounds = 0"), "{error}");
+    assert!(
+        error.contains("f.csv:") || error.contains("a.csv:"),
+        "{error}"
+    );
+    assert!(!out.join("topic_significance").exists());
 }

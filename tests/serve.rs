@@ -160,7 +160,11 @@ fn serve_equals_batch_across_restarts_and_worker_counts() {
     assert_eq!(checkpoint_logs(&out), &NIGHTS[1..2]);
     let checkpoint = names(&out.join("_checkpoint"));
     let log = format!("log-{}-worker-00000.bin", NIGHTS[1]);
-    assert_eq!(checkpoint, ["checkpoint.json", &log, "worker-00000.bin"]);
+    let ids = "ids-worker-00000.bin"; // the user-id dictionary's part (empty here)
+    assert_eq!(
+        checkpoint,
+        ["checkpoint.json", ids, &log, "worker-00000.bin"]
+    );
     deliver(&f, &inbox, NIGHTS[2]);
     deliver(&f, &inbox, NIGHTS[3]);
     assert!(serve(&f, &out, &inbox, 4, &[]).status().unwrap().success());

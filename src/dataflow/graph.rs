@@ -36,7 +36,7 @@ pub fn simple_graph<'s>(
         keep_state,
         (counters, state),
         expected,
-        |&(a, b)| mix(a ^ mix(b)),
+        |&(a, b)| mix(u64::from(a) ^ mix(u64::from(b))),
     )
 }
 
@@ -55,7 +55,7 @@ pub fn adoptions<'s>(
         keep_state,
         (counters, state),
         0,
-        |((user, topic), _): &AdoptionRecord| mix(*user ^ mix(u64::from(*topic))),
+        |((user, topic), _): &AdoptionRecord| mix(u64::from(*user) ^ mix(u64::from(*topic))),
     )
 }
 

@@ -17,6 +17,7 @@ use super::operators::current::reduce_current;
 use super::topical::UserTopic;
 use super::{Coll, Topic, User};
 use crate::hash::mix;
+use crate::ids::{self, IdMode};
 use crate::tables::Decimal;
 
 /// User buckets per topic in the first round.
@@ -63,9 +64,19 @@ pub struct Leader {
     pub candidate: Candidate,
 }
 
-/// With text user ids, this worker's part of their dictionary: the
-/// leaders' first round runs where the candidates' texts are.
+/// This worker's part of the user ids' dictionary: the leaders' first round
+/// finds there the texts of the candidates whose ids it holds.
 pub type Texts = Rc<RefCell<crate::ids::Dictionary>>;
+
+/// What orders candidates tied on credit and persuaded: the user id as read
+/// (integer ids) or its text's bytes (text ids).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum TieKey {
+    /// An integer id as read.
+    Id(u64),
+    /// A text id.
+    Text(String),
+}
 
 /// Whether two candidates tie on what comes before the user id.
 fn tied(a: &Candidate, b: &Candidate) -> bool {
@@ -73,11 +84,11 @@ fn tied(a: &Candidate, b: &Candidate) -> bool {
 }
 
 /// The first `k` of `candidates` (in candidate order) with ties on credit
-/// and persuaded ordered by their texts' bytes instead of their ids.
-fn first_k_by_text(
-    candidates: &[(Candidate, String)],
+/// and persuaded ordered by their [`TieKey`]s instead of their internal ids.
+fn first_k_by_key(
+    candidates: &[(Candidate, TieKey)],
     k: usize,
-    out: &mut Vec<(Candidate, String)>,
+    out: &mut Vec<(Candidate, TieKey)>,
 ) {
     let mut at = 0;
     while at < candidates.len() && out.len() < k {
@@ -86,7 +97,7 @@ fn first_k_by_text(
                 .iter()
                 .take_while(|(c, _)| tied(c, &candidates[at].0))
                 .count();
-        let mut group: Vec<&(Candidate, String)> = candidates[at..end].iter().collect();
+        let mut group: Vec<&(Candidate, TieKey)> = candidates[at..end].iter().collect();
         let need = k - out.len();
         if group.len() > need {
             group.select_nth_unstable_by(need - 1, |a, b| a.1.cmp(&b.1));
@@ -98,28 +109,37 @@ fn first_k_by_text(
     }
 }
 
-/// The top `k` users per topic by credit. With `texts`, ties on credit and
-/// persuaded are ordered by the users' texts (byte order): the first round
-/// is keyed by the owner of the user's text, so that it finds the texts in
-/// its own part of the dictionary, and hands them on to the second.
+/// The first round's bucket of a candidate: integer ids used as they are,
+/// a hash bucket of 0..[`BUCKETS`] (ties between them are in id order
+/// already); an id of the dictionary, `BUCKETS` + the worker that holds its
+/// text (text ids: that worker alone).
+fn bucket(user: User, mode: IdMode, peers: usize) -> u64 {
+    let owner = |id| ids::owner(ids::bucket_of_id(id), peers) as u64;
+    match (mode, ids::dictionary_id(user, mode)) {
+        (IdMode::Integer, None) => mix(u64::from(user)) % BUCKETS,
+        (IdMode::Integer, Some(id)) => BUCKETS + owner(id),
+        (IdMode::Text, Some(id)) => owner(id),
+        (IdMode::Text, None) => unreachable!("every text id is in the dictionary"),
+    }
+}
+
+/// The top `k` users per topic by credit. Ties on credit and persuaded are
+/// ordered by [`TieKey`]: the first round of a candidate whose id is in the
+/// dictionary is keyed by the worker holding its text, so that it finds the
+/// text in its own part of the dictionary, and hands it on to the second.
 pub fn leaders<'s>(
     user_topics: Coll<'s, UserTopic>,
     k: u32,
-    texts: Option<Texts>,
+    (mode, texts): (IdMode, Texts),
 ) -> Coll<'s, Leader> {
     let k = k as usize;
     let peers = user_topics.inner.scope().peers();
-    let text_ids = texts.is_some();
     let per_bucket = reduce_current(
         user_topics
             .filter(|row| row.credit.0 > 0.0)
             .map(move |row| {
-                let bucket = match text_ids {
-                    false => mix(row.user) % BUCKETS,
-                    true => crate::ids::owner(crate::ids::bucket_of_id(row.user), peers) as u64,
-                };
                 (
-                    (row.topic, bucket),
+                    (row.topic, bucket(row.user, mode, peers)),
                     Candidate {
                         credit: row.credit,
                         persuaded: row.persuaded,
@@ -129,31 +149,37 @@ pub fn leaders<'s>(
                 )
             }),
         "LeadersPerBucket",
-        move |&(topic, bucket)| match text_ids {
-            false => mix(u64::from(topic) ^ mix(bucket)),
+        move |&(topic, bucket)| match (mode, bucket) {
+            (IdMode::Integer, b) if b < BUCKETS => mix(u64::from(topic) ^ mix(b)),
+            (IdMode::Integer, b) => b - BUCKETS,
             // The bucket is the owning worker.
-            true => bucket,
+            (IdMode::Text, b) => b,
         },
-        move |&(topic, _bucket), candidates, output| match &texts {
+        move |&(topic, bucket), candidates, output| {
             // Values arrive sorted, best first.
-            None => {
+            if mode == IdMode::Integer && bucket < BUCKETS {
                 for (candidate, _) in candidates.iter().take(k) {
-                    output.push((topic, (candidate.clone(), String::new())));
+                    let key = TieKey::Id(u64::from(candidate.user));
+                    output.push((topic, (candidate.clone(), key)));
                 }
+                return;
             }
-            Some(texts) => {
-                let texts = texts.borrow();
-                let named: Vec<(Candidate, String)> = candidates
-                    .iter()
-                    .map(|(c, _)| {
-                        let text = texts.text(c.user).expect("a candidate's text at its owner");
-                        (c.clone(), text.to_string())
-                    })
-                    .collect();
-                let mut first = Vec::with_capacity(k);
-                first_k_by_text(&named, k, &mut first);
-                output.extend(first.into_iter().map(|named| (topic, named)));
-            }
+            let texts = texts.borrow();
+            let keyed: Vec<(Candidate, TieKey)> = candidates
+                .iter()
+                .map(|(c, _)| {
+                    let id = ids::dictionary_id(c.user, mode).expect("an id of the dictionary");
+                    let text = texts.text(id).expect("a candidate's text at its owner");
+                    let key = match mode {
+                        IdMode::Integer => TieKey::Id(text.parse().expect("an integer id")),
+                        IdMode::Text => TieKey::Text(text.to_string()),
+                    };
+                    (c.clone(), key)
+                })
+                .collect();
+            let mut first = Vec::with_capacity(k);
+            first_k_by_key(&keyed, k, &mut first);
+            output.extend(first.into_iter().map(|keyed| (topic, keyed)));
         },
     );
     reduce_current(
@@ -161,25 +187,16 @@ pub fn leaders<'s>(
         "Leaders",
         |&topic| mix(u64::from(topic)),
         move |&topic, candidates, output| {
-            let mut push = |rank: usize, candidate: &Candidate| {
+            let keyed: Vec<(Candidate, TieKey)> =
+                candidates.iter().map(|(c, _)| c.clone()).collect();
+            let mut first = Vec::with_capacity(k);
+            first_k_by_key(&keyed, k, &mut first);
+            for (rank, (candidate, _)) in first.into_iter().enumerate() {
                 output.push(Leader {
                     topic,
                     rank: (rank + 1) as u32,
-                    candidate: candidate.clone(),
-                })
-            };
-            if text_ids {
-                let named: Vec<(Candidate, String)> =
-                    candidates.iter().map(|(c, _)| c.clone()).collect();
-                let mut first = Vec::with_capacity(k);
-                first_k_by_text(&named, k, &mut first);
-                for (rank, (candidate, _)) in first.iter().enumerate() {
-                    push(rank, candidate);
-                }
-            } else {
-                for (rank, ((candidate, _), _)) in candidates.iter().take(k).enumerate() {
-                    push(rank, candidate);
-                }
+                    candidate,
+                });
             }
         },
     )

@@ -27,12 +27,13 @@ pub mod topical;
 use differential_dataflow::operators::CountTotal;
 use differential_dataflow::VecCollection;
 
+use crate::ids::IdMode;
 use crate::params::Params;
 use crate::tables::{DegreeRow, LeaderRow, TopicRow, TopicSignificanceRow, UserRow, UserTopicRow};
 use crate::topics;
 
 /// A user id as it appears in the input.
-pub type User = u64;
+pub type User = u32;
 /// An interned topic (see [`crate::topics`]).
 pub use crate::topics::Topic;
 /// A day: days since 1970-01-01.
@@ -77,14 +78,16 @@ pub type CustomerInputs<'s> = (
 ///
 /// With `nights`, the friendship graph is arranged by user for the topical
 /// paths that react to changed topic vectors; a batch run (every change at
-/// time 0) never reads it, so it is not built. With `texts` (text user ids),
-/// leaders' ties order users by their texts' bytes.
+/// time 0) never reads it, so it is not built. `ids`: the user ids' kind
+/// and this worker's part of their dictionary, where leaders' ties find the
+/// users' texts (text ids: byte order; integer ids of 2^31 and above: the
+/// integers' order).
 pub fn build<'s>(
     friendships: Coll<'s, (User, User)>,
     adoptions: Coll<'s, ((User, Topic), Day)>,
     params: &Params,
     dictionary: topics::Shared,
-    texts: Option<leaders::Texts>,
+    ids: (IdMode, leaders::Texts),
     nights: bool,
     customer_inputs: Option<CustomerInputs<'s>>,
 ) -> Tables<'s> {
@@ -106,7 +109,7 @@ pub fn build<'s>(
         )
     });
     let (user_topics, shares) = topical::user_topics(adoptions, co_adoptions, params.window_days);
-    let leaders = leaders::leaders(user_topics.clone(), params.top_k, texts);
+    let leaders = leaders::leaders(user_topics.clone(), params.top_k, ids);
     let users = tiers::users(
         counts,
         user_topics.clone(),
@@ -155,7 +158,7 @@ pub fn build<'s>(
 
     let names = dictionary.clone();
     let user_topic_rows = user_topics.map(move |row| UserTopicRow {
-        user_id: row.user,
+        user_id: row.user.into(),
         topic: names.borrow().name(row.topic).to_string(),
         adopted: row.day,
         reach: row.reach,
@@ -166,7 +169,7 @@ pub fn build<'s>(
     let leader_rows = leaders.map(move |leader| LeaderRow {
         topic: names.borrow().name(leader.topic).to_string(),
         rank: leader.rank,
-        user_id: leader.candidate.user,
+        user_id: leader.candidate.user.into(),
         credit: leader.candidate.credit,
         persuaded: leader.candidate.persuaded,
         reach: leader.candidate.reach,

@@ -62,7 +62,7 @@ pub fn users<'s>(
             }))
             .concat(leaders.map(|leader| (leader.candidate.user, Fact::Leads))),
         "Users",
-        |user| mix(*user),
+        |user| mix(u64::from(*user)),
         move |&user_id, facts, output| {
             let mut friend_count = 0;
             let mut influence = 0.0;
@@ -96,7 +96,7 @@ pub fn users<'s>(
                 }
             }
             let row = UserRow {
-                user_id,
+                user_id: user_id.into(),
                 friend_count,
                 super_connector: friend_count >= params.super_connector_min,
                 influence: Decimal(influence),

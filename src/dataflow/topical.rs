@@ -440,5 +440,5 @@ pub fn user_topics<'s>(
 
 /// Sends an adoption's rows to their worker.
 fn adoption_route(&(user, topic): &(User, Topic)) -> u64 {
-    mix(user ^ mix(u64::from(topic)))
+    mix(u64::from(user) ^ mix(u64::from(topic)))
 }

@@ -7,10 +7,12 @@
 //!   `worker-NNNNN.bin`;
 //! - then one **log** per night: every worker writes the differences the
 //!   night made to its sets to `log-<night>-worker-NNNNN.bin` (a 0.3% night
-//!   at 1M users: about 3 MB, where a snapshot is 800 MB);
-//! - with text user ids, every worker writes its part of their dictionary
-//!   (internal id, text) to `ids-worker-NNNNN.bin` at every publish (new ids
-//!   arrive with nights; at 1M users the whole dictionary is about 20 MB);
+//!   at 1M users: about 3 MB, where a snapshot is about 420 MB);
+//! - every worker writes its part of the user-id dictionary (dictionary id,
+//!   text; text ids and integer ids of 2^31 and above) to
+//!   `ids-worker-NNNNN.bin` at every publish (new ids arrive with nights; at
+//!   1M text ids the whole dictionary is about 20 MB; usually empty with
+//!   integer ids);
 //! - `checkpoint.json` (worker 0): format, worker count, record counts, the
 //!   topic names by id, the kind of user ids, and the logs to apply to the
 //!   snapshot, in order.
@@ -30,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dataflow::customers::Purchase;
 use crate::dataflow::graph::AdoptionRecord;
-use crate::dataflow::{Diff, User};
+use crate::dataflow::{Day, Diff, Topic, User};
 use crate::error::{Error, Result};
 use crate::ids::IdMode;
 
@@ -40,8 +42,86 @@ pub const DIR: &str = crate::output::layout::CHECKPOINT;
 /// The checkpoint format version: 2 added the logs (a format 1 checkpoint
 /// is a snapshot without logs, and is still read); 3 added text user ids
 /// and their dictionary files (formats 1 and 2 hold integer ids only, and
-/// are still read).
-pub const FORMAT: u32 = 3;
+/// are still read), and the customers' files; 4 holds the 32-bit internal
+/// user ids (earlier formats: 64-bit, still read when every integer id is
+/// below 2^31, see [`narrow`]) and a dictionary file with integer ids too.
+pub const FORMAT: u32 = 4;
+
+/// Whether the checkpoint has a dictionary file per worker.
+pub fn has_ids(meta: &Meta) -> bool {
+    meta.format >= 4 || meta.ids == IdMode::Text
+}
+
+/// A user id of a checkpoint of format 1-3 (`u64`) as this version's
+/// internal id: text ids' dictionary ids are the internal ids; integer ids
+/// below 2^31 are their own. An integer id of 2^31 and above has no
+/// dictionary entry there to keep: such a checkpoint is refused.
+fn narrow(id: u64, ids: IdMode, path: &Path) -> std::result::Result<User, String> {
+    match ids {
+        IdMode::Text => User::try_from(id).ok(),
+        IdMode::Integer => (id < crate::ids::DIRECT).then_some(id as User),
+    }
+    .ok_or_else(|| {
+        format!(
+            "{}: a checkpoint of an older reach holding user id {id} (2^31 and above, which this \
+             version keeps in a dictionary the older checkpoint lacks): move the output away \
+             and start the service again from the inputs",
+            path.display()
+        )
+    })
+}
+
+/// Sets of a checkpoint of format 1-3: user ids as `u64`.
+type OldSets = (Vec<(u64, u64)>, Vec<((u64, Topic), Day)>);
+
+/// Reads the sets of an old checkpoint file (after its format) and narrows its ids.
+fn read_old_sets(
+    reader: &mut impl std::io::Read,
+    ids: IdMode,
+    path: &Path,
+) -> std::result::Result<WorkerSets, String> {
+    let (friendships, adoptions): OldSets =
+        bincode::deserialize_from(reader).map_err(|e| format!("{}: {e}", path.display()))?;
+    let friendships = friendships
+        .into_iter()
+        .map(|(a, b)| Ok((narrow(a, ids, path)?, narrow(b, ids, path)?)))
+        .collect::<std::result::Result<_, String>>()?;
+    let adoptions = adoptions
+        .into_iter()
+        .map(|((user, topic), day)| Ok(((narrow(user, ids, path)?, topic), day)))
+        .collect::<std::result::Result<_, String>>()?;
+    Ok((friendships, adoptions))
+}
+
+/// Reads a snapshot or log file: its format, then its sets (narrowed from
+/// an older format's). A log's sets are differences, read as sets of
+/// `(record, diff)` the same way.
+fn read_sets<F, A>(
+    path: &Path,
+    ids: IdMode,
+    formats: std::ops::RangeInclusive<u32>,
+    old: impl FnOnce(
+        &mut BufReader<std::fs::File>,
+        IdMode,
+        &Path,
+    ) -> std::result::Result<(F, A), String>,
+) -> std::result::Result<(F, A), String>
+where
+    F: serde::de::DeserializeOwned,
+    A: serde::de::DeserializeOwned,
+{
+    let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(|e| fail(&e))?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let format: u32 = bincode::deserialize_from(&mut reader).map_err(|e| fail(&e))?;
+    if !formats.contains(&format) {
+        return Err(format!("{}: checkpoint format {format}", path.display()));
+    }
+    match format {
+        FORMAT => bincode::deserialize_from(&mut reader).map_err(|e| fail(&e)),
+        _ => old(&mut reader, ids, path),
+    }
+}
 
 /// Logs may hold up to this fraction of the snapshot's records before the
 /// next night writes a snapshot instead.
@@ -215,16 +295,14 @@ pub fn write_ids(
     write_file(&output.join(DIR).join(ids_name(worker)), &(FORMAT, entries))
 }
 
-/// Writes an engine's part of the text-id dictionary (nothing with integer ids).
+/// Writes an engine's part of the user-id dictionary (text ids; integer
+/// ids of 2^31 and above).
 pub fn write_engine_ids(
     output: &Path,
     worker: usize,
     engine: &super::Engine,
 ) -> std::result::Result<(), String> {
-    match &engine.ids {
-        Some(ids) => write_ids(output, worker, &ids.borrow().entries()),
-        None => Ok(()),
-    }
+    write_ids(output, worker, &engine.ids.dictionary.borrow().entries())
 }
 
 fn customers_name(worker: usize) -> String {
@@ -269,7 +347,7 @@ pub fn write_customers(
 pub fn read_customers(output: &Path, worker: usize) -> std::result::Result<CustomerState, String> {
     let path = output.join(DIR).join(customers_name(worker));
     let (format, state): (u32, CustomerState) = read_file(&path)?;
-    if format != FORMAT {
+    if !(3..=FORMAT).contains(&format) {
         return Err(format!("{}: checkpoint format {format}", path.display()));
     }
     Ok(state)
@@ -279,7 +357,7 @@ pub fn read_customers(output: &Path, worker: usize) -> std::result::Result<Custo
 pub fn read_ids(output: &Path, worker: usize) -> std::result::Result<Vec<(u64, String)>, String> {
     let path = output.join(DIR).join(ids_name(worker));
     let (format, entries): (u32, Vec<(u64, String)>) = read_file(&path)?;
-    if format != FORMAT {
+    if !(3..=FORMAT).contains(&format) {
         return Err(format!("{}: checkpoint format {format}", path.display()));
     }
     Ok(entries)
@@ -315,20 +393,15 @@ pub fn read_worker(
     worker: usize,
 ) -> std::result::Result<WorkerSets, String> {
     let path = worker_file(output, worker);
-    let (format, mut friendships, mut adoptions): (u32, Vec<(User, User)>, Vec<AdoptionRecord>) =
-        read_file(&path)?;
-    if !(1..=FORMAT).contains(&format) {
-        return Err(format!("{}: checkpoint format {format}", path.display()));
-    }
+    let (mut friendships, mut adoptions): WorkerSets =
+        read_sets(&path, meta.ids, 1..=FORMAT, read_old_sets)?;
     // Every log first, then one pass over the sets: a record added one night
     // and removed a later one cancels out before it touches them.
     let (mut friendship_log, mut adoption_log): Journal = Default::default();
     for night in &meta.logs {
         let path = output.join(DIR).join(log_name(night, worker));
-        let (format, friendships, adoptions): (u32, FriendshipLog, AdoptionLog) = read_file(&path)?;
-        if !(2..=FORMAT).contains(&format) {
-            return Err(format!("{}: checkpoint format {format}", path.display()));
-        }
+        let (friendships, adoptions): Journal =
+            read_sets(&path, meta.ids, 2..=FORMAT, read_old_log)?;
         friendship_log.extend(friendships);
         adoption_log.extend(adoptions);
     }
@@ -336,6 +409,28 @@ pub fn read_worker(
         friendships = apply(friendships, friendship_log);
         adoptions = apply(adoptions, adoption_log);
     }
+    Ok((friendships, adoptions))
+}
+
+/// Logs of a checkpoint of format 2-3: user ids as `u64`.
+type OldLogs = (Vec<((u64, u64), Diff)>, Vec<(((u64, Topic), Day), Diff)>);
+
+/// Reads the logs of an old checkpoint file (after its format) and narrows its ids.
+fn read_old_log(
+    reader: &mut impl std::io::Read,
+    ids: IdMode,
+    path: &Path,
+) -> std::result::Result<Journal, String> {
+    let (friendships, adoptions): OldLogs =
+        bincode::deserialize_from(reader).map_err(|e| format!("{}: {e}", path.display()))?;
+    let friendships = friendships
+        .into_iter()
+        .map(|((a, b), diff)| Ok(((narrow(a, ids, path)?, narrow(b, ids, path)?), diff)))
+        .collect::<std::result::Result<_, String>>()?;
+    let adoptions = adoptions
+        .into_iter()
+        .map(|(((user, topic), day), diff)| Ok((((narrow(user, ids, path)?, topic), day), diff)))
+        .collect::<std::result::Result<_, String>>()?;
     Ok((friendships, adoptions))
 }
 
@@ -363,6 +458,57 @@ fn apply<R: Ord + Clone>(set: Vec<R>, mut log: Vec<(R, Diff)>) -> Vec<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A format 3 checkpoint as the previous version wrote it (64-bit user
+    /// ids): one worker's snapshot and one night's log.
+    fn old_checkpoint(dir: &Path, ids: IdMode, users: [u64; 3]) -> Meta {
+        let [a, b, c] = users;
+        let friendships: Vec<(u64, u64)> = vec![(a, b), (a, c)];
+        let adoptions: Vec<((u64, Topic), Day)> = vec![((a, 0), 10), ((c, 1), 12)];
+        write_file(&worker_file(dir, 0), &(3u32, friendships, adoptions)).unwrap();
+        let log: OldLogs = (vec![((a, c), -1), ((b, c), 1)], vec![(((b, 0), 11), 1)]);
+        let path = dir.join(DIR).join(log_name("n1", 0));
+        write_file(&path, &(3u32, log.0, log.1)).unwrap();
+        Meta {
+            format: 3,
+            workers: 1,
+            friendships: 2,
+            adoptions: 2,
+            topics: vec!["rock".into(), "jazz".into()],
+            logs: vec!["n1".into()],
+            ids,
+            customers: false,
+        }
+    }
+
+    #[test]
+    fn older_checkpoints_are_read_with_their_ids_narrowed() {
+        let dir = tempfile::tempdir().unwrap();
+        for ids in [IdMode::Integer, IdMode::Text] {
+            let meta = old_checkpoint(dir.path(), ids, [3, 7, (1 << 31) - 1]);
+            let top = (1 << 31) - 1;
+            let (friendships, adoptions) = read_worker(dir.path(), &meta, 0).unwrap();
+            assert_eq!(friendships, vec![(3, 7), (7, top)]);
+            assert_eq!(adoptions, vec![((3, 0), 10), ((7, 0), 11), ((top, 1), 12)]);
+        }
+        // Text ids' internal ids were dictionary ids: they stay as they are.
+        let meta = old_checkpoint(dir.path(), IdMode::Text, [3, 7, 1 << 31]);
+        let (friendships, _) = read_worker(dir.path(), &meta, 0).unwrap();
+        assert_eq!(friendships, vec![(3, 7), (7, 1 << 31)]);
+    }
+
+    #[test]
+    fn an_older_checkpoint_with_integer_ids_of_2_31_and_above_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = old_checkpoint(dir.path(), IdMode::Integer, [3, 7, 1 << 31]);
+        let error = read_worker(dir.path(), &meta, 0).unwrap_err();
+        assert!(error.contains("worker-00000.bin"), "{error}");
+        assert!(error.contains("user id 2147483648"), "{error}");
+        assert!(
+            error.contains("start the service again from the inputs"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn a_snapshot_comes_first_and_when_logs_outgrow_a_quarter_of_it() {

@@ -381,7 +381,7 @@ pub fn translate(
     mut local: Local,
     identities: &[IdentityDiff],
     customers: &translate::Shared,
-    users: Option<&translate::Shared>,
+    users: &translate::UserIds,
     topic_of: impl Fn(&str) -> Topic,
 ) -> Translated {
     let first_identity = identities.len();
@@ -399,17 +399,10 @@ pub fn translate(
             topic.map(|t| topics[t as usize]),
         )
     };
-    let accounts: Vec<User> = match users {
-        None => identities
-            .iter()
-            .map(|(account, _, _)| account.parse().expect("an integer account"))
-            .collect(),
-        Some(users) => translate::to_internal(
-            worker,
-            users,
-            identities.iter().map(|(a, _, _)| a.clone()).collect(),
-        ),
-    };
+    let accounts: Vec<User> = users.to_internal(
+        worker,
+        identities.iter().map(|(a, _, _)| a.clone()).collect(),
+    );
     Translated {
         purchases: local.purchases.into_iter().map(record).collect(),
         changes: local

@@ -85,19 +85,18 @@ pub fn write_parts(
     feeds: &[Feed],
 ) -> Result<Written> {
     let job = &context.job;
-    // Text ids: the texts of the users in this worker's rows, from their owners.
-    if let Some(ids) = &engine.ids {
-        let wanted = write::unknown_users(&engine.captures, &engine.texts.borrow());
-        let texts = super::translate::to_text(worker, ids, wanted);
-        engine.texts.borrow_mut().extend(texts);
-    }
+    // The texts of the dictionary's users in this worker's rows, from their
+    // owners (every worker asks, if only for nothing).
+    let wanted = write::unknown_users(&engine.captures, &engine.texts.borrow(), engine.ids.mode);
+    let texts = engine.ids.texts(worker, wanted);
+    engine.texts.borrow_mut().extend(texts);
     let texts = engine.texts.borrow();
     let out = Out {
         dir: &context.staging,
         format: job.format,
         parts: job.parts,
         me: (worker.index(), worker.peers()),
-        texts: engine.ids.as_ref().map(|_| &*texts),
+        ids: (engine.ids.mode, &texts),
     };
     let rows = write::write_parts(&out, &engine.captures, feeds).map_err(Error::Runtime)?;
     let customers = engine.captures.customers.as_ref().map(|c| {

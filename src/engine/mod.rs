@@ -53,18 +53,18 @@ use crate::params::Params;
 use crate::topics::{Dictionary, Shared};
 pub use open::Context;
 pub use read::{NightInput, NightRecords};
-use write::{capture, user_part, Captures};
+use write::{capture, Captures};
 
 /// Records sent between two steps of a worker while it reads the base.
 const STEP_EVERY: usize = 1 << 20;
 
-/// What [`Engine::build`] is given besides the topics: the dictionary of
-/// text user ids (with `ids = text`), the customer dictionary (with customer
+/// What [`Engine::build`] is given besides the topics: the user ids' kind
+/// and this worker's part of their dictionary, the customer dictionary (with customer
 /// inputs, which the customer tables are built for), and the base's
 /// candidate accounts of several-account customers (when known before the
 /// base flows; see `dataflow::customers::accounts::friend_union`).
 pub type Dictionaries = (
-    Option<translate::Shared>,
+    translate::UserIds,
     Option<translate::Shared>,
     Option<dataflow::customers::accounts::Candidates>,
 );
@@ -174,10 +174,10 @@ pub struct Engine {
     pub adoption_state: State<AdoptionRecord>,
     /// Topic names and ids, the same on every worker.
     pub dictionary: Shared,
-    /// With text user ids: this worker's part of their dictionary.
-    pub ids: Option<translate::Shared>,
-    /// With text user ids: the texts of the users whose rows this worker
-    /// writes (asked of their owners before each write, then kept).
+    /// The user ids' kind and this worker's part of their dictionary.
+    pub ids: translate::UserIds,
+    /// The texts of the dictionary's users whose rows this worker writes
+    /// (asked of their owners before each write, then kept).
     pub texts: std::cell::RefCell<std::collections::HashMap<User, String>>,
     /// The open epoch.
     time: Time,
@@ -192,8 +192,9 @@ pub struct Engine {
 impl Engine {
     /// Builds the dataflow. With `keep_state`, the input sets and the
     /// arrangements that nights need are kept after the base. The
-    /// dictionaries: of text user ids (with `ids = text`) and of customer
-    /// ids (with customer inputs, which the customer tables are built for).
+    /// dictionaries: of user ids (text ids, and integer ids of 2^31 and
+    /// above) and of customer ids (with customer inputs, which the customer
+    /// tables are built for).
     pub fn build(
         worker: &mut Worker,
         params: &Params,
@@ -203,11 +204,8 @@ impl Engine {
         parts: usize,
         expected_friendships: usize,
     ) -> Engine {
-        let text_ids = ids.is_some();
-        let part = move |user: User| match text_ids {
-            false => user_part(user, parts),
-            true => crate::ids::text_part(user, parts),
-        };
+        let mode = ids.mode;
+        let part = move |user: User| crate::ids::user_part(user, mode, parts);
         let dictionary = dictionary.shared();
         let profile = profile::install(worker);
         let probe = Probe::new();
@@ -276,7 +274,7 @@ impl Engine {
                 adoptions,
                 params,
                 Rc::clone(&dictionary),
-                ids.clone(),
+                (ids.mode, Rc::clone(&ids.dictionary)),
                 keep_state,
                 customer_inputs,
             );
@@ -285,8 +283,12 @@ impl Engine {
                 _ => crate::ids::bucket_of_text(text.as_bytes()) % parts as u64,
             };
             let captures = Captures {
-                users: capture(tables.users, move |row| part(row.user_id), &probe),
-                user_topics: capture(tables.user_topics, move |row| part(row.user_id), &probe),
+                users: capture(tables.users, move |row| part(row.user_id as User), &probe),
+                user_topics: capture(
+                    tables.user_topics,
+                    move |row| part(row.user_id as User),
+                    &probe,
+                ),
                 topic_leaders: capture(tables.topic_leaders, |_| 0, &probe),
                 degrees: capture(tables.degree_distribution, |_| 0, &probe),
                 topics: capture(tables.topics, |_| 0, &probe),
@@ -407,9 +409,7 @@ impl Engine {
     /// Sends a night's changes as the open epoch: new topics are interned
     /// first (the same ids on every worker), then every change is sent.
     pub fn send_night(&mut self, worker: &mut Worker, mut night: NightRecords) {
-        if let Some(ids) = &self.ids {
-            night.translate(worker, ids);
-        }
+        night.translate(worker, &self.ids.dictionary);
         for (friendship, seq) in night.friendships {
             self.inputs.friendship_changes.send((friendship, seq));
         }
@@ -465,14 +465,9 @@ impl Engine {
             .expect("customer records come with customer tables");
         let translated = {
             let known = self.dictionary.borrow();
-            customers::translate(
-                worker,
-                local,
-                &diffs,
-                &crm.names,
-                self.ids.as_ref(),
-                |name| known.id(name).expect("purchase topics are interned first"),
-            )
+            customers::translate(worker, local, &diffs, &crm.names, &self.ids, |name| {
+                known.id(name).expect("purchase topics are interned first")
+            })
         };
         crm.book.apply(&diffs);
         let time = self.time;

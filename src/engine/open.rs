@@ -217,7 +217,7 @@ impl Context {
 fn candidates(
     worker: &mut Worker,
     identities: &[customers::IdentityDiff],
-    ids: Option<&translate::Shared>,
+    ids: &translate::UserIds,
 ) -> Candidates {
     let mut by_customer: std::collections::HashMap<&str, Vec<&str>> = Default::default();
     for (account, customer, _) in identities {
@@ -229,13 +229,7 @@ fn candidates(
         .flatten()
         .map(str::to_string)
         .collect();
-    let accounts: Vec<u64> = match ids {
-        Some(ids) => translate::to_internal(worker, ids, texts),
-        None => texts
-            .iter()
-            .map(|t| t.parse().expect("an integer account"))
-            .collect(),
-    };
+    let accounts = ids.to_internal(worker, texts);
     let all = agree::gather(worker, accounts).into_iter().flatten();
     std::rc::Rc::new(AccountSet::new(all))
 }
@@ -252,6 +246,7 @@ impl Engine {
         stats: &mut ReadStats,
     ) -> Engine {
         let job = &context.job;
+        crate::ids::refuse_wide(job.params.shuffle_rounds > 0);
         let me = (worker.index(), worker.peers());
         let base = BaseInput {
             friendships: (&context.friendship_sources, &context.friendship_sniffs),
@@ -264,17 +259,14 @@ impl Engine {
         // interned, so every worker knows every topic id before any adoption flows.
         // With text ids, the friendships too, so that every id is translated
         // (by its owner) before the dataflow exists.
-        let (ids, local, text_friendships) = match job.ids {
+        let ids = translate::UserIds::new(job.ids);
+        let (local, text_friendships) = match job.ids {
             IdMode::Integer => {
                 let local =
                     read::read_adoptions(base.adoptions, me, stats, base.stop_after, base.progress);
-                (None, local, Vec::new())
+                (local, Vec::new())
             }
-            IdMode::Text => {
-                let ids = translate::Shared::default();
-                let (local, friendships) = read::read_text_base(worker, &base, stats, &ids);
-                (Some(ids), local, friendships)
-            }
+            IdMode::Text => read::read_text_base(worker, &base, stats, &ids.dictionary),
         };
         // Customer inputs, also before the dataflow: purchases name topics.
         let generated = context.model.as_ref().filter(|m| m.params().customers);
@@ -315,7 +307,7 @@ impl Engine {
         }
         let candidates = customer_input
             .as_ref()
-            .map(|(_, identities)| candidates(worker, identities, ids.as_ref()));
+            .map(|(_, identities)| candidates(worker, identities, &ids));
         let mut engine = Engine::build(
             worker,
             &job.params,
@@ -363,6 +355,7 @@ impl Engine {
         customers: bool,
     ) -> Result<Engine> {
         let job = &context.job;
+        crate::ids::refuse_wide(job.params.shuffle_rounds > 0);
         let (index, peers) = (worker.index(), worker.peers());
         if meta.ids != job.ids {
             return Err(Error::Config(format!(
@@ -381,7 +374,7 @@ impl Engine {
         let mut failed = None;
         for file in (index..meta.workers).step_by(peers) {
             let read = checkpoint::read_worker(&job.output, meta, file).and_then(|set| {
-                if meta.ids == IdMode::Text {
+                if checkpoint::has_ids(meta) {
                     entries.extend(checkpoint::read_ids(&job.output, file)?);
                 }
                 if meta.customers {
@@ -409,12 +402,9 @@ impl Engine {
                     .expect("every checkpoint topic is interned")
             })
             .collect();
-        // Text ids: every entry to its owner at this worker count.
-        let texts = (meta.ids == IdMode::Text).then(|| {
-            let texts = translate::Shared::default();
-            translate::redistribute(worker, &texts, entries);
-            texts
-        });
+        // The user ids' dictionary: every entry to its owner at this worker count.
+        let texts = translate::UserIds::new(meta.ids);
+        translate::redistribute(worker, &texts.dictionary, entries);
         // Customer ids: likewise; the purchases and the identity book follow.
         let mut purchases = Vec::new();
         let mut book = Vec::new();

@@ -10,13 +10,13 @@ use std::collections::HashMap;
 use timely::worker::Worker;
 
 use super::customers;
-use super::translate::{self, Numbered};
+use super::translate::{self, wide_final, Numbered, Wide};
 use super::{Engine, STEP_EVERY};
 use crate::dataflow::operators::set::{op_seq, Change};
 use crate::dataflow::{Day, Topic, User};
 use crate::error::{Error, Result};
 use crate::generate;
-use crate::ids::IdMode;
+use crate::ids::{self, IdMode};
 use crate::input::lines::{self, Sniff};
 use crate::input::nights::Night;
 use crate::input::records::{
@@ -115,7 +115,8 @@ pub struct LocalAdoptions {
     pub names: Vec<String>,
 }
 
-/// Reads this worker's share of the adoption files.
+/// Reads this worker's share of the adoption files (integer ids: those of
+/// 2^31 and above as stand-ins until [`send_base`] translates them).
 pub fn read_adoptions(
     files: (&[Source], &[Sniff]),
     me: (usize, usize),
@@ -123,7 +124,8 @@ pub fn read_adoptions(
     stop_after: usize,
     progress: Option<&indicatif::ProgressBar>,
 ) -> LocalAdoptions {
-    read_adoptions_of::<u64>(files, me, stats, stop_after, progress, |id| id)
+    drop(Wide::take());
+    read_adoptions_of::<u64>(files, me, stats, stop_after, progress, Wide::user)
 }
 
 /// Reads this worker's share of adoption files whose user ids are `I`, each
@@ -202,7 +204,7 @@ pub fn read_text_base(
         },
     );
     stats.self_loops += self_loops;
-    let ids = Numbered::take().translate(worker, dictionary);
+    let ids = Numbered::take().users(worker, dictionary);
     for record in &mut local.records {
         record.0 = ids[record.0 as usize];
     }
@@ -214,7 +216,9 @@ pub fn read_text_base(
 
 /// Sends this worker's share of the base (time 0): the adoptions read
 /// before the dataflow existed, then the generator's share, then the
-/// friendship files' share.
+/// friendship files' share. With integer ids, records that hold ids of
+/// 2^31 and above wait until the end, when their owners translate them
+/// (every worker calls it).
 pub fn send_base(
     worker: &mut Worker,
     engine: &mut Engine,
@@ -232,8 +236,16 @@ pub fn send_base(
             .map(|name| dictionary.id(name).expect("every local topic is interned"))
             .collect()
     };
+    // Integer ids: records with stand-ins for wide ids, sent once translated.
+    let integer = engine.ids.mode == IdMode::Integer;
+    let stand_in = move |user: User| integer && u64::from(user) >= ids::DIRECT;
+    let mut wide_adoptions = Vec::new();
+    let mut wide_friendships = Vec::new();
     for (user, topic, day) in local.records {
-        engine.send_adoption(user, to_global[topic as usize], day);
+        match stand_in(user) {
+            true => wide_adoptions.push((user, to_global[topic as usize], day)),
+            false => engine.send_adoption(user, to_global[topic as usize], day),
+        }
     }
     if let Some(model) = model {
         let topic_ids: Vec<Topic> = {
@@ -245,7 +257,7 @@ pub fn send_base(
         for chunk in (index..model.adoption_chunks()).step_by(peers) {
             model.adoption_chunk(chunk, |a| {
                 stats.adoption_records += 1;
-                engine.send_adoption(a.user, topic_ids[a.topic as usize], a.day);
+                engine.send_adoption(generated(a.user), topic_ids[a.topic as usize], a.day);
             });
         }
         let (mut friendship_records, mut self_loops, mut adoption_records) = (0, 0, 0);
@@ -261,7 +273,7 @@ pub fn send_base(
                     if a == b {
                         self_loops += 1;
                     } else {
-                        friendships.send((a.min(b), a.max(b)));
+                        friendships.send((generated(a.min(b)), generated(a.max(b))));
                         *pending += 1;
                         if *pending >= STEP_EVERY {
                             *pending = 0;
@@ -271,7 +283,7 @@ pub fn send_base(
                 },
                 |a| {
                     adoption_records += 1;
-                    adoptions.send(((a.user, topic_ids[a.topic as usize]), a.day));
+                    adoptions.send(((generated(a.user), topic_ids[a.topic as usize]), a.day));
                 },
             );
         }
@@ -291,12 +303,33 @@ pub fn send_base(
         |f, _offset| {
             if f.src == f.dst {
                 self_loops += 1;
-            } else {
-                engine.send_friendship(worker, f.src, f.dst);
+                return;
+            }
+            let (a, b) = (Wide::user(f.src), Wide::user(f.dst));
+            match stand_in(a) || stand_in(b) {
+                true => wide_friendships.push((a, b)),
+                false => engine.send_friendship(worker, a, b),
             }
         },
     );
     stats.self_loops += self_loops;
+    if integer {
+        let wide = Wide::take().translate(worker, &engine.ids.dictionary);
+        for (user, topic, day) in wide_adoptions {
+            engine.send_adoption(wide_final(user, &wide), topic, day);
+        }
+        for (a, b) in wide_friendships {
+            engine.send_friendship(worker, wide_final(a, &wide), wide_final(b, &wide));
+        }
+    }
+}
+
+/// A generated user's internal id: the generator numbers users from 0.
+fn generated(user: u64) -> User {
+    User::try_from(user)
+        .ok()
+        .filter(|&u| u64::from(u) < ids::DIRECT)
+        .expect("generated user ids are below 2^31")
 }
 
 /// A night's files with their sniffed formats.
@@ -349,10 +382,13 @@ impl NightInput {
 /// that a night with bad lines can be refused before it touches the state.
 pub struct NightRecords {
     pub(super) friendships: Vec<Change<(User, User)>>,
-    pub(super) adoptions: Vec<(AdoptionChange, u64)>,
+    pub(super) adoptions: Vec<(AdoptionChange<User>, u64)>,
     /// With text ids: the distinct texts, by the local numbers the records
     /// above hold until [`NightRecords::translate`].
     pub(super) texts: Option<translate::LocalTexts>,
+    /// With integer ids: the ids of 2^31 and above, by the stand-ins the
+    /// records above hold until [`NightRecords::translate`].
+    pub(super) wide: Option<Wide>,
     /// The night's purchases (this worker's shares) and, at worker 0, its
     /// identity differences.
     pub(super) customers: Option<customers::NightCustomers>,
@@ -427,7 +463,13 @@ fn read_night_ids(
     ids: IdMode,
 ) -> NightRecords {
     match ids {
-        IdMode::Integer => read_night_of::<u64>(night, me, stop_after, |id| id),
+        IdMode::Integer => {
+            // Ids of 2^31 and above are stand-ins until [`NightRecords::translate`].
+            drop(Wide::take());
+            let mut records = read_night_of::<u64>(night, me, stop_after, Wide::user);
+            records.wide = Some(Wide::take());
+            records
+        }
         IdMode::Text => {
             // Records hold local numbers of their texts until
             // [`NightRecords::translate`] (which orients friendships again).
@@ -493,25 +535,34 @@ fn read_night_of<I: UserId>(
         friendships,
         adoptions,
         texts: None,
+        wide: None,
         customers: None,
         stats,
     }
 }
 
 impl NightRecords {
-    /// With text ids, turns the records' local numbers into internal ids
-    /// (new texts get new ids at their owners). Every worker calls it.
+    /// Turns the records' local numbers (text ids) or stand-ins (integer
+    /// ids of 2^31 and above) into internal ids; new ids get new ones at
+    /// their owners. Every worker calls it.
     pub(super) fn translate(&mut self, worker: &mut Worker, dictionary: &translate::Shared) {
-        let Some(texts) = self.texts.take() else {
-            return;
+        let user: Box<dyn Fn(User) -> User> = match (self.texts.take(), self.wide.take()) {
+            (Some(texts), _) => {
+                let ids = texts.users(worker, dictionary);
+                Box::new(move |n| ids[n as usize])
+            }
+            (None, Some(wide)) => {
+                let ids = wide.translate(worker, dictionary);
+                Box::new(move |u| wide_final(u, &ids))
+            }
+            (None, None) => return,
         };
-        let ids = texts.translate(worker, dictionary);
         for ((a, b), _) in &mut self.friendships {
-            let (x, y) = (ids[*a as usize], ids[*b as usize]);
+            let (x, y) = (user(*a), user(*b));
             (*a, *b) = (x.min(y), x.max(y));
         }
         for (change, _) in &mut self.adoptions {
-            change.user = ids[change.user as usize];
+            change.user = user(change.user);
         }
     }
 }

@@ -1,13 +1,14 @@
-//! Text user ids on their way in and out: every worker asks the owners of
-//! the texts (or ids) it holds, through a small dataflow of its own, and
-//! gets the answers back. No worker holds the whole dictionary: each owns
-//! the buckets `b` with `b % peers == index` (see [`crate::ids`]).
+//! User ids of the dictionary on their way in and out (text ids, and
+//! integer ids of 2^31 and above: [`crate::ids`]): every worker asks the
+//! owners of the texts (or ids) it holds, through a small dataflow of its
+//! own, and gets the answers back. No worker holds the whole dictionary:
+//! each owns the buckets `b` with `b % peers == index`.
 //!
-//! - **in**: a worker reads its shares with text ids, numbers the distinct
-//!   texts it saw locally, and asks their owners for internal ids
-//!   ([`to_internal`]); records then flow with internal ids like integers;
+//! - **in**: a worker reads its shares, numbers the distinct texts (or wide
+//!   integers, [`Wide`]) it saw locally, and asks their owners for internal
+//!   ids ([`to_internal`]); records then flow with internal ids;
 //! - **out**: before writing, a worker asks the owners for the texts of the
-//!   ids in the rows it writes ([`to_text`]) and keeps them;
+//!   dictionary's ids in the rows it writes ([`to_text`]) and keeps them;
 //! - **resume**: entries read back from a checkpoint go to their owners at
 //!   the current worker count ([`redistribute`]).
 
@@ -22,14 +23,65 @@ use timely::dataflow::operators::{Exchange, Input, Inspect, Probe as _};
 use timely::worker::Worker;
 use timely::ExchangeData;
 
-use crate::dataflow::Time;
-use crate::ids::{self, Dictionary};
+use crate::dataflow::{Time, User};
+use crate::ids::{self, Dictionary, IdMode, DIRECT};
 use crate::input::lines::Sep;
 use crate::input::records::UserId;
 
 /// A worker's part of the dictionary, shared with the operators that need
 /// texts (the leaders' tie-break).
 pub type Shared = Rc<RefCell<Dictionary>>;
+
+/// How a run's user ids are read, and this worker's part of their dictionary.
+#[derive(Clone, Debug)]
+pub struct UserIds {
+    /// Integer or text.
+    pub mode: IdMode,
+    /// This worker's part of the dictionary (wide integer ids or text ids).
+    pub dictionary: Shared,
+}
+
+impl UserIds {
+    /// An empty dictionary for ids of `mode`.
+    pub fn new(mode: IdMode) -> UserIds {
+        UserIds {
+            mode,
+            dictionary: Shared::default(),
+        }
+    }
+
+    /// The internal ids of user ids given as read (integer ids checked as
+    /// such already), in order. Every worker calls it.
+    pub fn to_internal(&self, worker: &mut Worker, given: Vec<String>) -> Vec<User> {
+        match self.mode {
+            IdMode::Text => to_internal(worker, &self.dictionary, given)
+                .into_iter()
+                .map(|id| ids::internal(id, IdMode::Text))
+                .collect(),
+            IdMode::Integer => {
+                let integers: Vec<u64> = given
+                    .iter()
+                    .map(|id| id.parse().expect("an integer user id, checked when read"))
+                    .collect();
+                integers_to_internal(worker, &self.dictionary, &integers)
+            }
+        }
+    }
+
+    /// The texts of `users` that have a dictionary entry (every text id;
+    /// integer ids of 2^31 and above), from their owners. Every worker calls it.
+    pub fn texts(&self, worker: &mut Worker, users: Vec<User>) -> Vec<(User, String)> {
+        let mode = self.mode;
+        let wanted = users
+            .into_iter()
+            .filter_map(|user| ids::dictionary_id(user, mode))
+            .collect();
+        to_text(worker, &self.dictionary, wanted)
+            .into_iter()
+            .map(|(id, text)| (ids::internal(id, mode), text))
+            .collect()
+    }
+}
 
 /// Sends each request to worker `route(request) % peers`, where `answer`
 /// turns it into a reply, and returns this worker's replies (in no order).
@@ -120,6 +172,14 @@ impl LocalTexts {
         drop(self.texts);
         to_internal(worker, dictionary, texts)
     }
+
+    /// [`LocalTexts::translate`] for user ids: their internal ids.
+    pub fn users(self, worker: &mut Worker, dictionary: &Shared) -> Vec<User> {
+        self.translate(worker, dictionary)
+            .into_iter()
+            .map(|id| ids::internal(id, IdMode::Text))
+            .collect()
+    }
 }
 
 thread_local! {
@@ -174,6 +234,84 @@ impl UserId for Numbered {
         (ids::check_text_id(a, false).is_ok() && ids::check_text_id(b, false).is_ok())
             .then(|| (Numbered::of(a), Numbered::of(b)))
     }
+}
+
+thread_local! {
+    /// The wide integer ids numbered by [`Wide::user`] on this worker (thread).
+    static WIDE: RefCell<Wide> = RefCell::default();
+}
+
+/// The integer ids of [`DIRECT`] and above a worker saw while parsing,
+/// numbered locally: until [`Wide::translate`], a record holds `DIRECT +`
+/// that number in their place (an id below `DIRECT` is final at once).
+#[derive(Debug, Default)]
+pub struct Wide {
+    numbers: HashMap<u64, u32>,
+    values: Vec<u64>,
+}
+
+impl Wide {
+    /// The internal id of integer id `id`, or a stand-in for it (numbered
+    /// on this thread) when it goes through the dictionary.
+    pub fn user(id: u64) -> User {
+        if id < DIRECT {
+            return id as User;
+        }
+        WIDE.with(|wide| wide.borrow_mut().number(id))
+    }
+
+    /// [`Wide::user`] in this table rather than the thread's.
+    fn number(&mut self, id: u64) -> User {
+        if id < DIRECT {
+            return id as User;
+        }
+        let next = self.values.len() as u32;
+        let number = *self.numbers.entry(id).or_insert(next);
+        if number == next {
+            self.values.push(id);
+        }
+        // `DIRECT + number` fits: a worker's share holds under 2^31 distinct ids.
+        DIRECT as User + number
+    }
+
+    /// The wide ids numbered on this thread since the last call.
+    pub fn take() -> Wide {
+        WIDE.with(|wide| std::mem::take(&mut *wide.borrow_mut()))
+    }
+
+    /// Whether no wide id was seen.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The internal ids of the numbered ids, by number, from their owners.
+    /// Every worker calls it (with or without wide ids of its own).
+    pub fn translate(self, worker: &mut Worker, dictionary: &Shared) -> Vec<User> {
+        let texts = self.values.iter().map(u64::to_string).collect();
+        to_internal(worker, dictionary, texts)
+            .into_iter()
+            .map(|id| ids::internal(id, IdMode::Integer))
+            .collect()
+    }
+}
+
+/// A record's user after [`Wide::translate`] (`ids`): a stand-in replaced,
+/// an id below `DIRECT` kept.
+pub fn wide_final(user: User, ids: &[User]) -> User {
+    match u64::from(user).checked_sub(DIRECT) {
+        Some(number) => ids[number as usize],
+        None => user,
+    }
+}
+
+/// The internal ids of integer ids (wide ones from their owners). Every
+/// worker calls it.
+pub fn integers_to_internal(worker: &mut Worker, dictionary: &Shared, ids: &[u64]) -> Vec<User> {
+    // A table of its own: the thread's may hold a read's stand-ins still.
+    let mut local = Wide::default();
+    let users: Vec<User> = ids.iter().map(|&id| local.number(id)).collect();
+    let wide = local.translate(worker, dictionary);
+    users.into_iter().map(|u| wide_final(u, &wide)).collect()
 }
 
 /// The internal ids of `texts`, in order, from their owners.

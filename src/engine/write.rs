@@ -15,6 +15,7 @@ use timely::dataflow::operators::probe::Handle as Probe;
 use timely::dataflow::operators::{Operator, Probe as _};
 
 use crate::dataflow::{Coll, Diff, Time, User};
+use crate::ids::{self, IdMode};
 use crate::output::layout::{self, tables as name};
 use crate::output::table::{Cell, ColType, Column};
 use crate::output::{self, table::Change, table::Row, Format};
@@ -25,11 +26,6 @@ use crate::tables::{
 
 /// Rows captured at one worker, with their times and diffs.
 pub type Captured<R> = Rc<RefCell<Vec<(R, Time, Diff)>>>;
-
-/// The part a user's row goes to.
-pub fn user_part(user: User, parts: usize) -> u64 {
-    crate::hash::mix(user) % parts as u64
-}
 
 /// Sends a table's updates to the worker that writes each row's part, and
 /// captures them there.
@@ -170,11 +166,12 @@ pub struct Out<'a> {
     pub parts: usize,
     /// (worker index, peers).
     pub me: (usize, usize),
-    /// With text user ids: the texts of the users in this worker's rows.
-    pub texts: Option<&'a Texts>,
+    /// The user ids' kind, and the texts of the dictionary's users in this
+    /// worker's rows.
+    pub ids: (IdMode, &'a Texts),
 }
 
-/// Texts of internal user ids.
+/// Texts of internal user ids (those of the dictionary).
 pub type Texts = HashMap<User, String>;
 
 /// A row whose user id column holds a user's text.
@@ -207,8 +204,14 @@ impl<R: Row> Row for Named<'_, R> {
 
 /// Rows that carry one user id.
 pub trait UserOf: Ord {
-    /// The row's user.
-    fn user_of(&self) -> User;
+    /// The row's user id (internal in the dataflow's rows).
+    fn user_id(&self) -> u64;
+    /// The row's user, internal.
+    fn user_of(&self) -> User {
+        self.user_id() as User
+    }
+    /// The row with another user id in its user column.
+    fn with_user(&self, user: u64) -> Self;
     /// The row order with the user's text in place of its id (`text`,
     /// `other_text`: the users' texts). Default: the user first, as in
     /// `users` and `user_topics`.
@@ -218,18 +221,36 @@ pub trait UserOf: Ord {
 }
 
 impl UserOf for UserRow {
-    fn user_of(&self) -> User {
+    fn user_id(&self) -> u64 {
         self.user_id
+    }
+    fn with_user(&self, user: u64) -> Self {
+        UserRow {
+            user_id: user,
+            ..self.clone()
+        }
     }
 }
 impl UserOf for UserTopicRow {
-    fn user_of(&self) -> User {
+    fn user_id(&self) -> u64 {
         self.user_id
+    }
+    fn with_user(&self, user: u64) -> Self {
+        UserTopicRow {
+            user_id: user,
+            ..self.clone()
+        }
     }
 }
 impl UserOf for LeaderRow {
-    fn user_of(&self) -> User {
+    fn user_id(&self) -> u64 {
         self.user_id
+    }
+    fn with_user(&self, user: u64) -> Self {
+        LeaderRow {
+            user_id: user,
+            ..self.clone()
+        }
     }
     fn cmp_named(&self, text: &str, other: &Self, other_text: &str) -> Ordering {
         (&self.topic, self.rank, text)
@@ -238,8 +259,14 @@ impl UserOf for LeaderRow {
     }
 }
 impl<R: UserOf> UserOf for Change<R> {
-    fn user_of(&self) -> User {
-        self.row.user_of()
+    fn user_id(&self) -> u64 {
+        self.row.user_id()
+    }
+    fn with_user(&self, user: u64) -> Self {
+        Change {
+            op: self.op,
+            row: self.row.with_user(user),
+        }
     }
     fn cmp_named(&self, text: &str, other: &Self, other_text: &str) -> Ordering {
         self.row
@@ -248,24 +275,28 @@ impl<R: UserOf> UserOf for Change<R> {
     }
 }
 impl<R: UserOf> UserOf for &R {
-    fn user_of(&self) -> User {
-        (**self).user_of()
+    fn user_id(&self) -> u64 {
+        (**self).user_id()
+    }
+    fn with_user(&self, _user: u64) -> Self {
+        unreachable!("rows are given new ids by value")
     }
     fn cmp_named(&self, text: &str, other: &Self, other_text: &str) -> Ordering {
         (**self).cmp_named(text, other, other_text)
     }
 }
 
-/// The users of a worker's captured rows whose texts it does not hold yet.
-pub fn unknown_users(captures: &Captures, known: &Texts) -> Vec<User> {
+/// The users of a worker's captured rows whose texts (in the dictionary) it
+/// does not hold yet.
+pub fn unknown_users(captures: &Captures, known: &Texts, mode: IdMode) -> Vec<User> {
     let mut wanted: Vec<User> = Vec::new();
     let users = captures.users.borrow();
     let user_topics = captures.user_topics.borrow();
     let leaders = captures.topic_leaders.borrow();
-    wanted.extend(users.iter().map(|(r, _, _)| r.user_id));
-    wanted.extend(user_topics.iter().map(|(r, _, _)| r.user_id));
-    wanted.extend(leaders.iter().map(|(r, _, _)| r.user_id));
-    wanted.retain(|user| !known.contains_key(user));
+    wanted.extend(users.iter().map(|(r, _, _)| r.user_id as User));
+    wanted.extend(user_topics.iter().map(|(r, _, _)| r.user_id as User));
+    wanted.extend(leaders.iter().map(|(r, _, _)| r.user_id as User));
+    wanted.retain(|&user| ids::dictionary_id(user, mode).is_some() && !known.contains_key(&user));
     wanted.sort_unstable();
     wanted.dedup();
     wanted
@@ -299,7 +330,7 @@ fn write_named<R: Row + UserOf + Ord + Clone + std::fmt::Debug>(
 ) -> Result<(String, u64), String> {
     let part_of = |user: User| match parts {
         1 => 0,
-        _ => crate::ids::text_part(user, parts),
+        _ => ids::text_part(u64::from(user), parts),
     };
     for (night, time) in feeds {
         let changes = changes_at(captured, *time);
@@ -312,6 +343,46 @@ fn write_named<R: Row + UserOf + Ord + Clone + std::fmt::Debug>(
     let rows: Vec<&R> = updates.iter().map(|(row, _, _)| row).collect();
     let rows = named(&rows, texts);
     let written = write_table(out, table, parts, &rows, |n| part_of(n.row.user_of()))?;
+    Ok((table.to_string(), written))
+}
+
+/// The rows with the integer ids of their users as read, sorted: an id of
+/// the dictionary (2^31 and above) from its text, any other as it is.
+fn as_read<X: UserOf + Clone>(rows: &[X], texts: &Texts) -> Vec<X> {
+    let mut renamed: Vec<X> = rows
+        .iter()
+        .map(|row| match texts.get(&row.user_of()) {
+            Some(text) => row.with_user(text.parse().expect("an integer id's text")),
+            None => row.clone(),
+        })
+        .collect();
+    renamed.sort();
+    renamed
+}
+
+/// Writes a table of user rows and its feeds with integer ids, when this
+/// worker's rows hold ids of 2^31 and above: rows with the ids as read
+/// ([`as_read`]), parts by [`ids::integer_part`] (the parts the rows were
+/// captured for).
+fn write_as_read<R: Row + UserOf + Ord + Clone + std::fmt::Debug>(
+    out: &Out,
+    texts: &Texts,
+    (table, parts): (&str, usize),
+    captured: &Captured<R>,
+    feeds: &[Feed],
+) -> Result<(String, u64), String> {
+    let part_of = |user: u64| match parts {
+        1 => 0,
+        _ => ids::integer_part(user, parts),
+    };
+    for (night, time) in feeds {
+        let changes = as_read(&changes_at(captured, *time), texts);
+        let feed = layout::feed(night, table);
+        write_table(out, &feed, parts, &changes, |c| part_of(c.user_id()))?;
+    }
+    compact(captured);
+    let rows: Vec<R> = as_read(&final_rows(captured), texts);
+    let written = write_table(out, table, parts, &rows, |r| part_of(r.user_id()))?;
     Ok((table.to_string(), written))
 }
 
@@ -354,9 +425,9 @@ pub fn write_parts(
     feeds: &[Feed],
 ) -> Result<Vec<(String, u64)>, String> {
     let parts = out.parts;
-    let by_user = move |user| user_part(user, parts);
-    let mut written = match out.texts {
-        None => vec![
+    let by_user = move |user: u64| ids::integer_part(user, parts);
+    let mut written = match out.ids {
+        (IdMode::Integer, texts) if texts.is_empty() => vec![
             write_with_changes(out, name::USERS, parts, &captures.users, feeds, |r| {
                 by_user(r.user_id)
             })?,
@@ -377,7 +448,24 @@ pub fn write_parts(
                 |_| 0,
             )?,
         ],
-        Some(texts) => vec![
+        (IdMode::Integer, texts) => vec![
+            write_as_read(out, texts, (name::USERS, parts), &captures.users, feeds)?,
+            write_as_read(
+                out,
+                texts,
+                (name::USER_TOPICS, parts),
+                &captures.user_topics,
+                feeds,
+            )?,
+            write_as_read(
+                out,
+                texts,
+                (name::TOPIC_LEADERS, 1),
+                &captures.topic_leaders,
+                feeds,
+            )?,
+        ],
+        (IdMode::Text, texts) => vec![
             write_named(out, texts, (name::USERS, parts), &captures.users, feeds)?,
             write_named(
                 out,

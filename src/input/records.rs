@@ -67,7 +67,11 @@ pub trait UserId: Sized {
 
 impl UserId for u64 {
     fn parse_user(field: &str, _quoted: bool) -> Result<Self, String> {
-        parse_id(field)
+        let id = parse_id(field)?;
+        match crate::ids::wide_refusal(id) {
+            Some(reason) => Err(reason),
+            None => Ok(id),
+        }
     }
     fn clean_pair(line: &str, sep: Sep) -> Option<(Self, Self)> {
         let bytes = line.as_bytes();
@@ -81,7 +85,9 @@ impl UserId for u64 {
             return None;
         }
         let (dst, j) = digits(bytes, i + 1)?;
-        (j == bytes.len()).then_some((src, dst))
+        // A refused id takes the general path, which words the error.
+        let refused = |id: u64| id >= crate::ids::DIRECT && crate::ids::wide_refusal(id).is_some();
+        (j == bytes.len() && !refused(src) && !refused(dst)).then_some((src, dst))
     }
 }
 

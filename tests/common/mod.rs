@@ -18,6 +18,7 @@ pub const TABLES: [&str; 5] = [
 ];
 
 pub mod customers;
+pub mod huge;
 mod processes;
 #[allow(unused_imports)] // not every test file starts processes
 pub use processes::*;

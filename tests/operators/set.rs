@@ -29,7 +29,7 @@ struct Expected {
 /// key holds a record it does not improve on; then the changes in position
 /// order: `+` the same, `-` removes the key.
 fn model(base: &[Vec<R>], changes: &[Vec<Change<R>>]) -> Expected {
-    let mut set: BTreeMap<(u64, u32), R> = BTreeMap::new();
+    let mut set: BTreeMap<(u32, u32), R> = BTreeMap::new();
     let mut expected = Expected {
         sets: Vec::new(),
         counts: Vec::new(),
@@ -80,7 +80,10 @@ fn model(base: &[Vec<R>], changes: &[Vec<Change<R>>]) -> Expected {
 }
 
 fn record(rng: &mut Random) -> R {
-    ((rng.below(3), rng.below(2) as u32), rng.below(4) as i32)
+    (
+        (rng.below(3) as u32, rng.below(2) as u32),
+        rng.below(4) as i32,
+    )
 }
 
 /// Random epochs of base records and changes over 6 keys and 4 days;
@@ -128,7 +131,7 @@ fn run_set(
             let counters = Default::default();
             let state: State<R> = Default::default();
             state.borrow_mut().journal = Some(Vec::new());
-            let route = |((user, topic), _): &R| mix(*user ^ mix(u64::from(*topic)));
+            let route = |((user, topic), _): &R| mix(u64::from(*user) ^ mix(u64::from(*topic)));
             let set = keyed_state(
                 records,
                 changes,

@@ -75,7 +75,7 @@ pub fn accounts<'s>(
         .map(|(user, customer)| (user, Fact::Customer(customer)))
         .concat(users.map(|row| {
             (
-                row.user_id,
+                row.user_id as User,
                 Fact::User(row.friend_count, row.influence, row.persuaded_total),
             )
         }))
@@ -89,7 +89,7 @@ pub fn accounts<'s>(
     let out = reduce_current(
         facts,
         "CustomerAccounts",
-        |user| mix(*user),
+        |user| mix(u64::from(*user)),
         |&user, facts, out| {
             let Some(customer) = facts.iter().find_map(|(fact, _)| match fact {
                 Fact::Customer(c) => Some(*c),
@@ -137,14 +137,14 @@ mod tests {
 
     #[test]
     fn account_sets_hold_exactly_their_accounts() {
-        for accounts in [vec![0u64, 1, 63, 64, 1000], vec![5, 1 << 40, 7]] {
+        for accounts in [vec![0u32, 1, 63, 64, 1000], vec![5, 1 << 31, 7]] {
             let set = AccountSet::new(accounts.clone());
             assert_eq!(matches!(set, AccountSet::Bits(_)), accounts[1] < 1 << 29);
-            for a in 0..1100u64 {
+            for a in 0..1100u32 {
                 assert_eq!(set.contains(&a), accounts.contains(&a), "{a}");
             }
-            assert_eq!(set.contains(&(1 << 40)), accounts.contains(&(1 << 40)));
-            assert!(!set.contains(&u64::MAX));
+            assert_eq!(set.contains(&(1 << 31)), accounts.contains(&(1 << 31)));
+            assert!(!set.contains(&u32::MAX));
         }
         assert!(!AccountSet::new([]).contains(&0));
     }

@@ -80,7 +80,7 @@ pub fn influenced<'s>(
     let shares = reduce_current(
         revenue.concat(persuaders.map(|(adoption, u)| (adoption, ByAdoption::To(u)))),
         "RevenueShares",
-        |(v, t)| mix(*v ^ mix(u64::from(*t))),
+        |(v, t)| mix(u64::from(*v) ^ mix(u64::from(*t))),
         |_, values, out| {
             let Some((k, revenue)) = values.iter().find_map(|(value, _)| match value {
                 ByAdoption::Revenue(k, revenue) => Some((*k, *revenue)),
@@ -98,7 +98,7 @@ pub fn influenced<'s>(
     reduce_current(
         shares.concat(identities.map(|(u, c)| (u, ByPersuader::Customer(c)))),
         "ShareCustomers",
-        |u| mix(*u),
+        |u| mix(u64::from(*u)),
         |_, values, out| {
             let Some(c) = values.iter().find_map(|(value, _)| match value {
                 ByPersuader::Customer(c) => Some(*c),
