@@ -289,14 +289,32 @@ impl<R: UserOf> UserOf for &R {
 /// The users of a worker's captured rows whose texts (in the dictionary) it
 /// does not hold yet.
 pub fn unknown_users(captures: &Captures, known: &Texts, mode: IdMode) -> Vec<User> {
+    // Integer ids: only those of 2^31 and above, usually none (filtered as
+    // they are read: every row of the tables passes here at every publish).
+    let unknown =
+        |user: &User| ids::dictionary_id(*user, mode).is_some() && !known.contains_key(user);
     let mut wanted: Vec<User> = Vec::new();
     let users = captures.users.borrow();
     let user_topics = captures.user_topics.borrow();
     let leaders = captures.topic_leaders.borrow();
-    wanted.extend(users.iter().map(|(r, _, _)| r.user_id as User));
-    wanted.extend(user_topics.iter().map(|(r, _, _)| r.user_id as User));
-    wanted.extend(leaders.iter().map(|(r, _, _)| r.user_id as User));
-    wanted.retain(|&user| ids::dictionary_id(user, mode).is_some() && !known.contains_key(&user));
+    wanted.extend(
+        users
+            .iter()
+            .map(|(r, _, _)| r.user_id as User)
+            .filter(unknown),
+    );
+    wanted.extend(
+        user_topics
+            .iter()
+            .map(|(r, _, _)| r.user_id as User)
+            .filter(unknown),
+    );
+    wanted.extend(
+        leaders
+            .iter()
+            .map(|(r, _, _)| r.user_id as User)
+            .filter(unknown),
+    );
     wanted.sort_unstable();
     wanted.dedup();
     wanted
