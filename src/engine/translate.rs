@@ -63,7 +63,11 @@ impl UserIds {
                     .iter()
                     .map(|id| id.parse().expect("an integer user id, checked when read"))
                     .collect();
-                integers_to_internal(worker, &self.dictionary, &integers)
+                // A table of its own: the thread's may hold a read's stand-ins still.
+                let mut local = Wide::default();
+                let users: Vec<User> = integers.iter().map(|&id| local.number(id)).collect();
+                let wide = local.translate(worker, &self.dictionary);
+                users.into_iter().map(|u| wide_final(u, &wide)).collect()
             }
         }
     }
@@ -279,11 +283,6 @@ impl Wide {
         WIDE.with(|wide| std::mem::take(&mut *wide.borrow_mut()))
     }
 
-    /// Whether no wide id was seen.
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
-    }
-
     /// The internal ids of the numbered ids, by number, from their owners.
     /// Every worker calls it (with or without wide ids of its own).
     pub fn translate(self, worker: &mut Worker, dictionary: &Shared) -> Vec<User> {
@@ -302,16 +301,6 @@ pub fn wide_final(user: User, ids: &[User]) -> User {
         Some(number) => ids[number as usize],
         None => user,
     }
-}
-
-/// The internal ids of integer ids (wide ones from their owners). Every
-/// worker calls it.
-pub fn integers_to_internal(worker: &mut Worker, dictionary: &Shared, ids: &[u64]) -> Vec<User> {
-    // A table of its own: the thread's may hold a read's stand-ins still.
-    let mut local = Wide::default();
-    let users: Vec<User> = ids.iter().map(|&id| local.number(id)).collect();
-    let wide = local.translate(worker, dictionary);
-    users.into_iter().map(|u| wide_final(u, &wide)).collect()
 }
 
 /// The internal ids of `texts`, in order, from their owners.

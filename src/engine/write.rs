@@ -210,8 +210,6 @@ pub trait UserOf: Ord {
     fn user_of(&self) -> User {
         self.user_id() as User
     }
-    /// The row with another user id in its user column.
-    fn with_user(&self, user: u64) -> Self;
     /// The row order with the user's text in place of its id (`text`,
     /// `other_text`: the users' texts). Default: the user first, as in
     /// `users` and `user_topics`.
@@ -224,33 +222,15 @@ impl UserOf for UserRow {
     fn user_id(&self) -> u64 {
         self.user_id
     }
-    fn with_user(&self, user: u64) -> Self {
-        UserRow {
-            user_id: user,
-            ..self.clone()
-        }
-    }
 }
 impl UserOf for UserTopicRow {
     fn user_id(&self) -> u64 {
         self.user_id
     }
-    fn with_user(&self, user: u64) -> Self {
-        UserTopicRow {
-            user_id: user,
-            ..self.clone()
-        }
-    }
 }
 impl UserOf for LeaderRow {
     fn user_id(&self) -> u64 {
         self.user_id
-    }
-    fn with_user(&self, user: u64) -> Self {
-        LeaderRow {
-            user_id: user,
-            ..self.clone()
-        }
     }
     fn cmp_named(&self, text: &str, other: &Self, other_text: &str) -> Ordering {
         (&self.topic, self.rank, text)
@@ -262,12 +242,6 @@ impl<R: UserOf> UserOf for Change<R> {
     fn user_id(&self) -> u64 {
         self.row.user_id()
     }
-    fn with_user(&self, user: u64) -> Self {
-        Change {
-            op: self.op,
-            row: self.row.with_user(user),
-        }
-    }
     fn cmp_named(&self, text: &str, other: &Self, other_text: &str) -> Ordering {
         self.row
             .cmp_named(text, &other.row, other_text)
@@ -278,11 +252,34 @@ impl<R: UserOf> UserOf for &R {
     fn user_id(&self) -> u64 {
         (**self).user_id()
     }
-    fn with_user(&self, _user: u64) -> Self {
-        unreachable!("rows are given new ids by value")
-    }
     fn cmp_named(&self, text: &str, other: &Self, other_text: &str) -> Ordering {
         (**self).cmp_named(text, other, other_text)
+    }
+}
+
+/// Rows whose user id can be replaced (by the id as read, at write time).
+pub trait WithUser {
+    /// The row with `user` in its user column.
+    fn with_user(self, user: u64) -> Self;
+}
+
+macro_rules! with_user {
+    ($($row:ty),*) => {$(
+        impl WithUser for $row {
+            fn with_user(self, user: u64) -> Self {
+                Self { user_id: user, ..self }
+            }
+        }
+    )*};
+}
+with_user!(UserRow, UserTopicRow, LeaderRow);
+
+impl<R: WithUser> WithUser for Change<R> {
+    fn with_user(self, user: u64) -> Self {
+        Change {
+            op: self.op,
+            row: self.row.with_user(user),
+        }
     }
 }
 
@@ -366,12 +363,12 @@ fn write_named<R: Row + UserOf + Ord + Clone + std::fmt::Debug>(
 
 /// The rows with the integer ids of their users as read, sorted: an id of
 /// the dictionary (2^31 and above) from its text, any other as it is.
-fn as_read<X: UserOf + Clone>(rows: &[X], texts: &Texts) -> Vec<X> {
+fn as_read<X: UserOf + WithUser>(rows: Vec<X>, texts: &Texts) -> Vec<X> {
     let mut renamed: Vec<X> = rows
-        .iter()
+        .into_iter()
         .map(|row| match texts.get(&row.user_of()) {
             Some(text) => row.with_user(text.parse().expect("an integer id's text")),
-            None => row.clone(),
+            None => row,
         })
         .collect();
     renamed.sort();
@@ -382,7 +379,7 @@ fn as_read<X: UserOf + Clone>(rows: &[X], texts: &Texts) -> Vec<X> {
 /// worker's rows hold ids of 2^31 and above: rows with the ids as read
 /// ([`as_read`]), parts by [`ids::integer_part`] (the parts the rows were
 /// captured for).
-fn write_as_read<R: Row + UserOf + Ord + Clone + std::fmt::Debug>(
+fn write_as_read<R: Row + UserOf + WithUser + Ord + Clone + std::fmt::Debug>(
     out: &Out,
     texts: &Texts,
     (table, parts): (&str, usize),
@@ -394,12 +391,19 @@ fn write_as_read<R: Row + UserOf + Ord + Clone + std::fmt::Debug>(
         _ => ids::integer_part(user, parts),
     };
     for (night, time) in feeds {
-        let changes = as_read(&changes_at(captured, *time), texts);
+        let changes = as_read(changes_at(captured, *time), texts);
         let feed = layout::feed(night, table);
         write_table(out, &feed, parts, &changes, |c| part_of(c.user_id()))?;
     }
     compact(captured);
-    let rows: Vec<R> = as_read(&final_rows(captured), texts);
+    // Compacted: each present row once; copied, as the captured rows keep
+    // their internal ids for the next night.
+    let rows: Vec<R> = captured
+        .borrow()
+        .iter()
+        .map(|(row, _, _)| row.clone())
+        .collect();
+    let rows = as_read(rows, texts);
     let written = write_table(out, table, parts, &rows, |r| part_of(r.user_id()))?;
     Ok((table.to_string(), written))
 }
