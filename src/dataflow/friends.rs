@@ -11,23 +11,23 @@
 //! something reads it later: the topical paths that react to a night's
 //! changed topic vectors look up the changed user's friends in it.
 
-use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
 use differential_dataflow::operators::CountTotal;
-use differential_dataflow::trace::implementations::ValSpine;
 
+use super::operators::arranged::{arrange_by_key, ByKey};
 use super::operators::combine::combine_locally;
-use super::{Coll, Diff, Time, User};
+use super::{Coll, Diff, User};
 use crate::tables::DegreeRow;
 
 /// The friendship graph arranged by user: `u -> v` for every friend `v` of `u`.
-pub type FriendsByUser<'s> = Arranged<'s, TraceAgent<ValSpine<User, User, Time, Diff>>>;
+pub type FriendsByUser<'s> = ByKey<'s, User, User>;
 
 /// Arranges the simple graph (each friendship once) in both directions, once,
 /// for every later reader to share.
 pub fn by_user(friendships: Coll<'_, (User, User)>) -> FriendsByUser<'_> {
-    friendships
-        .flat_map(|(a, b)| [(a, b), (b, a)])
-        .arrange_by_key_named("FriendsByUser")
+    arrange_by_key(
+        friendships.flat_map(|(a, b)| [(a, b), (b, a)]),
+        "FriendsByUser",
+    )
 }
 
 /// `friend_count(u) = |N(u)|` for every user with at least one friend.

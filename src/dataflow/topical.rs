@@ -54,13 +54,14 @@ use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::AsCollection;
 
 use differential_dataflow::operators::CountTotal;
-use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 
 use super::fraction::credit_of;
 use super::friends::FriendsByUser;
+use super::operators::arranged::{Builder, ByKeySpine};
 use super::operators::current::{next_complete, reduce_current, stash, Pending};
+use super::operators::fields::{assemble, Fields};
 use super::operators::lookup::{lookup, ByKey, Times};
-use super::{Coll, Day, Diff, Time, Topic, User};
+use super::{Coll, Day, Diff, Topic, User};
 use crate::hash::mix;
 use crate::tables::Decimal;
 
@@ -97,7 +98,7 @@ pub fn topic_vectors<'s>(adoptions: Coll<'s, ((User, Topic), Day)>) -> Vectors<'
     adoptions
         .map(|((user, topic), day)| (user, (topic, day)))
         .arrange_by_key_named("AdoptionsByUser")
-        .reduce_abelian::<_, ValBuilder<_, _, _, _>, ValSpine<User, Vector, Time, Diff>, _, _>(
+        .reduce_abelian::<_, Builder<User, Vector>, ByKeySpine<User, Vector>, _, _>(
             "TopicVectors",
             |_user, adopted, output| {
                 // One (topic, day) per topic, sorted by topic: the input is sorted.
@@ -309,7 +310,7 @@ enum Share {
     To(User, u32),
 }
 
-/// The values assembled per adoption.
+/// The values assembled per adoption, one per field of [`Assembled`].
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 enum Part {
     Adopted(Day),
@@ -317,6 +318,57 @@ enum Part {
     Persuaded(u32),
     Persuaders(u32),
     Credit(Decimal),
+}
+
+/// An adoption's current parts, inline (24 bytes): a field's default is
+/// what the row says when the part is absent.
+#[derive(Clone, Debug, PartialEq)]
+struct Assembled {
+    /// The adoption day; [`NOT_ADOPTED`] while there is no adoption.
+    day: Day,
+    reach: u32,
+    persuaded: u32,
+    persuaders: u32,
+    credit: Decimal,
+}
+
+/// The day of an adoption that is not there (no real day is this far back).
+const NOT_ADOPTED: Day = Day::MIN;
+
+impl Default for Assembled {
+    fn default() -> Self {
+        Assembled {
+            day: NOT_ADOPTED,
+            reach: 0,
+            persuaded: 0,
+            persuaders: 0,
+            credit: Decimal(0.0),
+        }
+    }
+}
+
+impl Fields for Assembled {
+    type Value = Part;
+    fn insert(&mut self, part: &Part) {
+        match *part {
+            Part::Adopted(day) => self.day = day,
+            Part::Reach(n) => self.reach = n,
+            Part::Persuaded(n) => self.persuaded = n,
+            Part::Persuaders(n) => self.persuaders = n,
+            Part::Credit(credit) => self.credit = credit,
+        }
+    }
+    fn retract(&mut self, part: &Part) {
+        let empty = Assembled::default();
+        match *part {
+            Part::Adopted(day) if self.day == day => self.day = empty.day,
+            Part::Reach(n) if self.reach == n => self.reach = empty.reach,
+            Part::Persuaded(n) if self.persuaded == n => self.persuaded = empty.persuaded,
+            Part::Persuaders(n) if self.persuaders == n => self.persuaders = empty.persuaders,
+            Part::Credit(credit) if self.credit == credit => self.credit = empty.credit,
+            _ => {}
+        }
+    }
 }
 
 /// The credit shares: per persuaded adoption `(v, t)`, its k and each of
@@ -403,36 +455,20 @@ pub fn user_topics<'s>(
                 (adoption, Part::Persuaded(persuaded)),
             ]
         }));
-    let rows = reduce_current(
+    let rows = assemble(
         parts,
         "UserTopics",
         adoption_route,
-        |&(user, topic), parts, output| {
-            let mut row = UserTopic {
+        |&(user, topic), fields: &Assembled| {
+            (fields.day != NOT_ADOPTED).then_some(UserTopic {
                 user,
                 topic,
-                day: 0,
-                reach: 0,
-                persuaded: 0,
-                persuaders: 0,
-                credit: Decimal(0.0),
-            };
-            let mut adopted = false;
-            for (part, _) in parts {
-                match part {
-                    Part::Adopted(day) => {
-                        row.day = *day;
-                        adopted = true;
-                    }
-                    Part::Reach(n) => row.reach = *n,
-                    Part::Persuaded(n) => row.persuaded = *n,
-                    Part::Persuaders(n) => row.persuaders = *n,
-                    Part::Credit(c) => row.credit = *c,
-                }
-            }
-            if adopted {
-                output.push(row);
-            }
+                day: fields.day,
+                reach: fields.reach,
+                persuaded: fields.persuaded,
+                persuaders: fields.persuaders,
+                credit: fields.credit,
+            })
         },
     );
     (rows, kept)

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use differential_dataflow::AsCollection;
+use reach::dataflow::operators::arranged::arrange_by_key;
 use reach::dataflow::operators::lookup::{lookup, Times, BUDGET};
 use reach::dataflow::{Diff, Time};
 
@@ -113,7 +114,7 @@ fn run_lookup(
         arrangement,
         requests,
         move |_, arranged, requests| {
-            let arranged = arranged.as_collection().arrange_by_key();
+            let arranged = arrange_by_key(arranged.as_collection(), "Arranged");
             lookup("Lookup", requests.as_collection(), &arranged, times, logic)
         },
     )

@@ -8,6 +8,7 @@
 
 mod combine;
 mod current;
+mod fields;
 mod global;
 mod harness;
 mod lookup;

@@ -14,6 +14,7 @@ use timely::dataflow::operators::vec::Map;
 use super::Customer;
 use crate::dataflow::friends::FriendsByUser;
 use crate::dataflow::leaders::Leader;
+use crate::dataflow::operators::arranged::arrange_by_key;
 use crate::dataflow::operators::current::reduce_current;
 use crate::dataflow::operators::lookup::{lookup, Times};
 use crate::dataflow::topical::UserTopic;
@@ -230,7 +231,7 @@ pub fn friend_union<'s>(
             }
         },
     );
-    let arranged = several.clone().arrange_by_key_named("SeveralByAccount");
+    let arranged = arrange_by_key(several.clone(), "SeveralByAccount");
     // Each friendship as two requests, one per end; in the base only those
     // whose end is a candidate (the other end's lookup would find nothing).
     let requests = match candidates {

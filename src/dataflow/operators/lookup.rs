@@ -26,12 +26,11 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::{Capability, Operator};
 use timely::progress::Antichain;
 
-use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
 use differential_dataflow::trace::cursor::{cursor_list, Cursor};
-use differential_dataflow::trace::implementations::ValSpine;
 use differential_dataflow::trace::TraceReader;
 use differential_dataflow::{AsCollection, ExchangeData, Hashable};
 
+pub use super::arranged::ByKey;
 use crate::dataflow::{Coll, Diff, Time};
 
 /// Matches per activation before the operator yields.
@@ -54,9 +53,6 @@ impl Times {
         }
     }
 }
-
-/// An arrangement of `key -> value`.
-pub type ByKey<'s, K, V> = Arranged<'s, TraceAgent<ValSpine<K, V, Time, Diff>>>;
 
 /// Looks each request up in `arrangement` (see the module docs); `logic`
 /// pushes the outputs of one match into the buffer it is given.

@@ -4,12 +4,16 @@
 //! with a plain-Rust model at every epoch.
 //!
 //! ```text
+//! arranged::arrange_by_key key -> value arranged, update lists grown as filled, not reserved
+//!                          (friends by user, topic vectors, accounts; read by lookup)
 //! set::keyed_state         records + nightly changes ─▶ the set, one record per key
 //!                          (graph: friendships, adoptions)
 //! combine::combine_locally a worker's updates summed per (record, time) before exchange
 //!                          (friends: endpoint counts)
 //! current::reduce_current  per key, logic over the key's current values; emits the change
 //!                          (topical, leaders, tiers; stash/next_complete: the pending-times loop)
+//! fields::assemble        per key, a struct of fields that each hold one current value;
+//!                          emits the change of the row they make (topical: user_topics)
 //! global::with_global     each key's value with a small broadcast collection; a change of
 //!                          that collection recomputes every key (customers: RFM scores)
 //! multiset::multiset      records that repeat + nightly changes ─▶ the multiset, `-` removing
@@ -21,8 +25,10 @@
 //! All assume this crate's times: epochs (`u32`) in a total order, each
 //! complete before the next is worked on.
 
+pub mod arranged;
 pub mod combine;
 pub mod current;
+pub mod fields;
 pub mod global;
 pub mod lookup;
 pub mod multiset;

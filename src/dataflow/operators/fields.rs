@@ -1,0 +1,133 @@
+//! Rows assembled per key from fields that each hold one current value.
+//!
+//! A table row often gathers, per key, one value from each of several
+//! collections that are functions of the key: an adoption's day, its reach
+//! count, its credit. [`reduce_current`](super::current::reduce_current)
+//! could assemble them, but it keeps every key's values as a vector (one
+//! allocation per key, each value with its count) and calls its logic on
+//! the values before and after each change. When each field holds at most
+//! one value at a time, the key's state is a plain struct of those fields,
+//! stored inline in the map: [`assemble`] keeps exactly that, and a change
+//! costs setting or clearing a field.
+//!
+//! Contract: for each key and each field, the input holds at most one
+//! value at any epoch, with count 1; within an epoch a field's value may be
+//! retracted (`-1`) and another inserted (`+1`), in either order. So
+//! [`Fields::insert`] overwrites the field, and [`Fields::retract`] clears
+//! it only if it still holds the retracted value. Any other count breaks
+//! the contract and panics, naming the operator. A key whose fields are all
+//! back to their default is forgotten. `view` turns a key's fields into at
+//! most one output row; the operator emits the difference between the row
+//! before and after each epoch's changes.
+//!
+//! Measured at 1M users (`user_topics`, 4.7M adoptions, 2 workers, `reach
+//! serve` over three nights): the per-adoption state went from a vector of
+//! parts (about 110 bytes, one allocation per adoption; heaptrack: 0.53 GB)
+//! to 24 bytes inline, and resident memory after each night fell by
+//! 0.45-0.52 GB (system allocator, whose figures repeat run to run).
+
+use std::collections::BTreeMap;
+use std::hash::Hash;
+
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::Operator;
+
+use differential_dataflow::consolidation::consolidate;
+use differential_dataflow::{AsCollection, ExchangeData};
+
+use super::current::{next_complete, stash, Pending};
+use crate::dataflow::{Coll, Diff};
+use crate::hash::IdMap;
+
+/// A key's fields, each empty (its default) or holding one value.
+pub trait Fields: Default + Clone + PartialEq + 'static {
+    /// A value of one of the fields (which field: the value's variant).
+    type Value: ExchangeData + Ord;
+    /// Sets the field of `value` to it.
+    fn insert(&mut self, value: &Self::Value);
+    /// Empties the field of `value` if it holds `value`.
+    fn retract(&mut self, value: &Self::Value);
+}
+
+/// Keeps each key's [`Fields`] current and emits the change of `view` of
+/// them (see the module docs for the contract).
+///
+/// `route` sends a key to its worker (as for `reduce_current`).
+pub fn assemble<'s, K, F, O>(
+    input: Coll<'s, (K, F::Value)>,
+    name: &str,
+    route: impl Fn(&K) -> u64 + 'static,
+    view: impl Fn(&K, &F) -> Option<O> + 'static,
+) -> Coll<'s, O>
+where
+    K: ExchangeData + Hash + Eq + Ord,
+    F: Fields,
+    O: ExchangeData + Eq,
+{
+    let name_owned = name.to_string();
+    input
+        .inner
+        .unary_frontier(
+            Exchange::new(move |((key, _), _, _): &((K, F::Value), _, Diff)| route(key)),
+            name,
+            move |_capability, _info| {
+                let name = name_owned;
+                let mut pending: Pending<K, F::Value> = BTreeMap::new();
+                let mut state: IdMap<K, F> = IdMap::default();
+                move |(input, frontier), output| {
+                    input.for_each_stamp(|capability, data| {
+                        for batch in data {
+                            stash(&mut pending, &capability, batch);
+                        }
+                    });
+                    while let Some((capability, mut updates)) =
+                        next_complete(&mut pending, frontier.frontier())
+                    {
+                        let time = *capability.time();
+                        consolidate(&mut updates);
+                        if state.is_empty() {
+                            // A base load: room for every key at once.
+                            let distinct = updates
+                                .windows(2)
+                                .filter(|w| w[0].0 .0 != w[1].0 .0)
+                                .count();
+                            state.reserve(distinct + 1);
+                        }
+                        let mut session = output.session(&capability);
+                        let mut updates = updates.into_iter().peekable();
+                        while let Some(((key, value), diff)) = updates.next() {
+                            let fields = state.entry(key.clone()).or_default();
+                            let before = view(&key, fields);
+                            let mut apply = |value: &F::Value, diff: Diff| match diff {
+                                1 => fields.insert(value),
+                                -1 => fields.retract(value),
+                                _ => panic!(
+                                    "{name}: a field value with count {diff} \
+                                     (each field holds one value at a time)"
+                                ),
+                            };
+                            apply(&value, diff);
+                            while let Some(((_, value), diff)) =
+                                updates.next_if(|((next, _), _)| *next == key)
+                            {
+                                apply(&value, diff);
+                            }
+                            let after = view(&key, fields);
+                            if *fields == F::default() {
+                                state.remove(&key);
+                            }
+                            if before != after {
+                                if let Some(row) = before {
+                                    session.give((row, time, -1));
+                                }
+                                if let Some(row) = after {
+                                    session.give((row, time, 1));
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+        )
+        .as_collection()
+}
