@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::output::table::{col, optional_text, Cell, ColType, Column, Row};
+use crate::topics::Name;
 
 mod customers;
 pub use customers::{BenchmarkRow, CustomerRow, Group, Segment, ValueMatrixRow};
@@ -76,7 +77,7 @@ pub struct UserRow {
     /// Sum of persuaded over topics.
     pub persuaded_total: u64,
     /// The topic with the largest credit > 0 (ties: name ascending), empty if none.
-    pub top_topic: String,
+    pub top_topic: Name,
     /// The CRM tier.
     pub tier: Tier,
 }
@@ -136,7 +137,7 @@ pub struct UserTopicRow {
     /// The adopter (sort key, then topic).
     pub user_id: u64,
     /// The topic name.
-    pub topic: String,
+    pub topic: Name,
     /// The adoption day (days since 1970-01-01), written as an ISO date.
     pub adopted: i32,
     /// Friends into the same topic.
@@ -174,7 +175,7 @@ impl Row for UserTopicRow {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct LeaderRow {
     /// The topic name (sort key, then rank).
-    pub topic: String,
+    pub topic: Name,
     /// 1..=K.
     pub rank: u32,
     /// The leader.
@@ -214,7 +215,7 @@ impl Row for LeaderRow {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TopicRow {
     /// The topic name (sort key).
-    pub topic: String,
+    pub topic: Name,
     /// Current adoptions of the topic.
     pub adopters: u64,
     /// Adoptions with k >= 1: a friend adopted 1..=W days before.
@@ -243,7 +244,7 @@ impl Row for TopicRow {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TopicSignificanceRow {
     /// The topic name (sort key).
-    pub topic: String,
+    pub topic: Name,
     /// Current adoptions of the topic (at least 2).
     pub adopters: u64,
     /// Socially explained adoptions with the real days (`topics.socially_explained`).

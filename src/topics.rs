@@ -7,10 +7,18 @@
 //! on every worker and at every worker count. Topics first seen in a later
 //! night get the next ids; comparisons that must follow names (the
 //! `top_topic` tie-break) therefore compare names, not ids.
+//!
+//! Names are shared ([`Name`]): the rows that leave the dataflow carry a
+//! pointer to the dictionary's name, not a copy of it (one allocation per
+//! row less: 5.7M `user_topics` and `users` rows at 1M users).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
+
+/// A topic's name as rows carry it, shared with the dictionary.
+pub type Name = Arc<str>;
 
 /// An interned topic: a dense id, in name order for the base's topics.
 pub type Topic = u32;
@@ -18,8 +26,8 @@ pub type Topic = u32;
 /// Topic names by id, and ids by name.
 #[derive(Clone, Debug, Default)]
 pub struct Dictionary {
-    names: Vec<String>,
-    ids: HashMap<String, Topic>,
+    names: Vec<Name>,
+    ids: HashMap<Name, Topic>,
 }
 
 /// A worker's dictionary, shared by its operators.
@@ -38,22 +46,28 @@ impl Dictionary {
     /// Adds names not yet present, in the order given, with the next ids.
     pub fn extend(&mut self, names: impl IntoIterator<Item = String>) {
         for name in names {
-            if !self.ids.contains_key(&name) {
+            if !self.ids.contains_key(name.as_str()) {
                 let id = Topic::try_from(self.names.len()).expect("fewer than 2^32 topics");
-                self.ids.insert(name.clone(), id);
+                let name: Name = name.into();
+                self.ids.insert(Arc::clone(&name), id);
                 self.names.push(name);
             }
         }
     }
 
     /// Every name, by id.
-    pub fn names(&self) -> &[String] {
-        &self.names
+    pub fn names(&self) -> Vec<String> {
+        self.names.iter().map(|name| name.to_string()).collect()
     }
 
     /// The name of `id`.
     pub fn name(&self, id: Topic) -> &str {
         &self.names[id as usize]
+    }
+
+    /// The name of `id`, shared (for rows).
+    pub fn shared_name(&self, id: Topic) -> Name {
+        Arc::clone(&self.names[id as usize])
     }
 
     /// The id of a name.

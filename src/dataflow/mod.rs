@@ -142,7 +142,7 @@ pub fn build<'s>(
         .map(|((topic, explained), n)| (topic, (explained, n)))
         .reduce_named("Topics", move |&topic, counts, output| {
             let mut row = TopicRow {
-                topic: names.borrow().name(topic).to_string(),
+                topic: names.borrow().shared_name(topic),
                 adopters: 0,
                 socially_explained: 0,
             };
@@ -159,7 +159,7 @@ pub fn build<'s>(
     let names = dictionary.clone();
     let user_topic_rows = user_topics.map(move |row| UserTopicRow {
         user_id: row.user.into(),
-        topic: names.borrow().name(row.topic).to_string(),
+        topic: names.borrow().shared_name(row.topic),
         adopted: row.day,
         reach: row.reach,
         persuaded: row.persuaded,
@@ -167,7 +167,7 @@ pub fn build<'s>(
     });
     let names = dictionary;
     let leader_rows = leaders.map(move |leader| LeaderRow {
-        topic: names.borrow().name(leader.topic).to_string(),
+        topic: names.borrow().shared_name(leader.topic),
         rank: leader.rank,
         user_id: leader.candidate.user.into(),
         credit: leader.candidate.credit,

@@ -250,7 +250,7 @@ pub fn topic_significance<'s>(
             }
             let row = statistics(adopters, observed, n, sum, squares, at_least);
             let row = TopicSignificanceRow {
-                topic: names.borrow().name(topic).to_string(),
+                topic: names.borrow().shared_name(topic),
                 ..row
             };
             output.push((row, 1));
@@ -284,7 +284,7 @@ fn statistics(
         above as f64 / spread_sqrt(spread)
     };
     TopicSignificanceRow {
-        topic: String::new(),
+        topic: "".into(),
         adopters,
         observed,
         shuffled_mean: Decimal(mean),

@@ -9,6 +9,7 @@
 //! `top_topic` is the topic with the largest credit > 0, ties broken by name.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +52,8 @@ pub fn users<'s>(
     dictionary: topics::Shared,
 ) -> Coll<'s, UserRow> {
     let params = params.clone();
+    // The empty `top_topic`, shared by every row without one.
+    let no_topic: topics::Name = Arc::from("");
     reduce_current(
         counts
             .map(|(user, count)| (user, Fact::Friends(count)))
@@ -101,9 +104,10 @@ pub fn users<'s>(
                 super_connector: friend_count >= params.super_connector_min,
                 influence: Decimal(influence),
                 persuaded_total,
-                top_topic: top
-                    .map(|(_, topic)| dictionary.name(topic).to_string())
-                    .unwrap_or_default(),
+                top_topic: top.map_or_else(
+                    || Arc::clone(&no_topic),
+                    |(_, topic)| dictionary.shared_name(topic),
+                ),
                 tier: tier(friend_count, leads, &params),
             };
             output.push(row);

@@ -101,7 +101,7 @@ pub fn write_parts(
     let rows = write::write_parts(&out, &engine.captures, feeds).map_err(Error::Runtime)?;
     let customers = engine.captures.customers.as_ref().map(|c| {
         let mut sums = summary::CustomerSums::default();
-        for (row, _, _) in c.customers.borrow().iter() {
+        for row in c.customers.borrow().rows() {
             sums.add(&summary::CustomerSums {
                 customers: 1,
                 accounts: u64::from(row.accounts),

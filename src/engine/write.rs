@@ -24,8 +24,23 @@ use crate::tables::{
     UserTopicRow, ValueMatrixRow,
 };
 
-/// Rows captured at one worker, with their times and diffs.
-pub type Captured<R> = Rc<RefCell<Vec<(R, Time, Diff)>>>;
+/// A table as captured at one worker: its rows as they stood at the last
+/// [`compact`] (sorted, each once, without times or diffs, in a vector of
+/// exactly their number), and the updates that arrived since.
+pub struct Table<R> {
+    rows: Vec<R>,
+    updates: Vec<(R, Time, Diff)>,
+}
+
+impl<R> Table<R> {
+    /// The rows as of the last compaction (after a write: the table written).
+    pub fn rows(&self) -> &[R] {
+        &self.rows
+    }
+}
+
+/// A table captured at one worker.
+pub type Captured<R> = Rc<RefCell<Table<R>>>;
 
 /// Sends a table's updates to the worker that writes each row's part, and
 /// captures them there.
@@ -37,7 +52,10 @@ pub fn capture<'s, R>(
 where
     R: differential_dataflow::ExchangeData,
 {
-    let captured: Captured<R> = Rc::new(RefCell::new(Vec::new()));
+    let captured: Captured<R> = Rc::new(RefCell::new(Table {
+        rows: Vec::new(),
+        updates: Vec::new(),
+    }));
     let sink = Rc::clone(&captured);
     // Updates are moved into `sink` as they arrive; the operator's output
     // carries no data, only progress, so the probe behind it passes a time
@@ -52,7 +70,7 @@ where
                     input.for_each_stamp(|_capability, data| {
                         let mut sink = sink.borrow_mut();
                         for batch in data {
-                            sink.append(batch);
+                            sink.updates.append(batch);
                         }
                     });
                 }
@@ -90,33 +108,49 @@ pub struct CustomerCaptures {
     pub benchmark: Captured<BenchmarkRow>,
 }
 
-/// Consolidates a table's captured updates in place (sorted by row, times
-/// forgotten), leaving each present row once with diff 1.
+/// Brings a table's rows up to date with the updates captured since the
+/// last call, and forgets those updates (their feeds are written first).
 fn compact<R: Ord + Clone + std::fmt::Debug>(captured: &Captured<R>) {
-    let mut updates = captured.borrow_mut();
+    let mut table = captured.borrow_mut();
+    if table.updates.is_empty() {
+        return;
+    }
+    let mut updates = std::mem::take(&mut table.updates);
     for update in updates.iter_mut() {
         update.1 = 0;
     }
-    // After the first compaction the updates are a sorted prefix and one
-    // epoch's unsorted tail: the stable sort merges those runs in about
-    // linear time (the unstable sort inside consolidation would sort
-    // everything again), and consolidation then finds them sorted.
-    updates.sort_by(|a, b| a.0.cmp(&b.0));
     differential_dataflow::consolidation::consolidate_updates(&mut updates);
-    if let Some((row, _, diff)) = updates.iter().find(|(_, _, diff)| *diff != 1) {
-        panic!("a table row with multiplicity {diff}: {row:?}");
+    let count = table.rows.len() as i64 + updates.iter().map(|u| i64::from(u.2)).sum::<i64>();
+    let mut rows = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    let mut present = std::mem::take(&mut table.rows).into_iter().peekable();
+    for (row, _, diff) in updates {
+        while let Some(earlier) = present.next_if(|r| *r < row) {
+            rows.push(earlier);
+        }
+        let before = i64::from(present.next_if(|r| *r == row).is_some());
+        match before + i64::from(diff) {
+            0 => {}
+            1 => rows.push(row),
+            n => panic!("a table row with multiplicity {n}: {row:?}"),
+        }
     }
-    if updates.capacity() > 2 * updates.len() + 1024 {
-        updates.shrink_to_fit();
-    }
+    rows.extend(present);
+    table.rows = rows;
 }
 
-/// The rows of a table now: all updates consolidated, each row present once.
+/// The rows of a table now (the captured state is left as it is).
 pub fn final_rows<R: Ord + Clone + std::fmt::Debug>(captured: &Captured<R>) -> Vec<R> {
-    let mut updates: Vec<(R, Time, Diff)> = captured
-        .borrow()
+    let table = captured.borrow();
+    let mut updates: Vec<(R, Time, Diff)> = table
+        .rows
         .iter()
-        .map(|(row, _, diff)| (row.clone(), 0, *diff))
+        .map(|row| (row.clone(), 0, 1))
+        .chain(
+            table
+                .updates
+                .iter()
+                .map(|(row, _, diff)| (row.clone(), 0, *diff)),
+        )
         .collect();
     differential_dataflow::consolidation::consolidate_updates(&mut updates);
     updates
@@ -135,6 +169,7 @@ fn changes_at<R: Ord + Clone + std::fmt::Debug>(
 ) -> Vec<Change<R>> {
     let mut updates: Vec<(R, Time, Diff)> = captured
         .borrow()
+        .updates
         .iter()
         .filter(|(_, t, _)| *t == time)
         .cloned()
@@ -294,22 +329,28 @@ pub fn unknown_users(captures: &Captures, known: &Texts, mode: IdMode) -> Vec<Us
     let users = captures.users.borrow();
     let user_topics = captures.user_topics.borrow();
     let leaders = captures.topic_leaders.borrow();
+    wanted.extend(users.rows.iter().map(UserOf::user_of).filter(unknown));
     wanted.extend(
         users
+            .updates
             .iter()
-            .map(|(r, _, _)| r.user_id as User)
+            .map(|(r, _, _)| r.user_of())
             .filter(unknown),
     );
+    wanted.extend(user_topics.rows.iter().map(UserOf::user_of).filter(unknown));
     wanted.extend(
         user_topics
+            .updates
             .iter()
-            .map(|(r, _, _)| r.user_id as User)
+            .map(|(r, _, _)| r.user_of())
             .filter(unknown),
     );
+    wanted.extend(leaders.rows.iter().map(UserOf::user_of).filter(unknown));
     wanted.extend(
         leaders
+            .updates
             .iter()
-            .map(|(r, _, _)| r.user_id as User)
+            .map(|(r, _, _)| r.user_of())
             .filter(unknown),
     );
     wanted.sort_unstable();
@@ -354,8 +395,8 @@ fn write_named<R: Row + UserOf + Ord + Clone + std::fmt::Debug>(
         write_table(out, &feed, parts, &rows, |n| part_of(n.row.user_of()))?;
     }
     compact(captured);
-    let updates = captured.borrow();
-    let rows: Vec<&R> = updates.iter().map(|(row, _, _)| row).collect();
+    let captured = captured.borrow();
+    let rows: Vec<&R> = captured.rows.iter().collect();
     let rows = named(&rows, texts);
     let written = write_table(out, table, parts, &rows, |n| part_of(n.row.user_of()))?;
     Ok((table.to_string(), written))
@@ -398,11 +439,7 @@ fn write_as_read<R: Row + UserOf + WithUser + Ord + Clone + std::fmt::Debug>(
     compact(captured);
     // Compacted: each present row once; copied, as the captured rows keep
     // their internal ids for the next night.
-    let rows: Vec<R> = captured
-        .borrow()
-        .iter()
-        .map(|(row, _, _)| row.clone())
-        .collect();
+    let rows: Vec<R> = captured.borrow().rows.clone();
     let rows = as_read(rows, texts);
     let written = write_table(out, table, parts, &rows, |r| part_of(r.user_id()))?;
     Ok((table.to_string(), written))
@@ -434,9 +471,8 @@ fn write_with_changes<R: Row + Ord + Clone + std::fmt::Debug>(
         })?;
     }
     compact(captured);
-    let updates = captured.borrow();
-    let rows: Vec<&R> = updates.iter().map(|(row, _, _)| row).collect();
-    let written = write_table(out, table, parts, &rows, |r: &&R| part_of(r))?;
+    let captured = captured.borrow();
+    let written = write_table(out, table, parts, &captured.rows, part_of)?;
     Ok((table.to_string(), written))
 }
 

@@ -113,7 +113,7 @@ pub fn publish_epoch(
             workers: peers,
             friendships: sizes.iter().map(|s| s.0).sum(),
             adoptions: sizes.iter().map(|s| s.1).sum(),
-            topics: engine.dictionary.borrow().names().to_vec(),
+            topics: engine.dictionary.borrow().names(),
             logs: plan.logs().to_vec(),
             ids: job.ids,
             customers: engine.crm.is_some(),
