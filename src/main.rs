@@ -7,7 +7,6 @@ use clap::Parser;
 use reach::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    reach::memory::keep_freed();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -31,9 +30,3 @@ fn main() -> ExitCode {
         }
     }
 }
-
-/// mimalloc: differential's batchers and the topical half joins allocate
-/// and free many small vectors; glibc's allocator spent a quarter of the
-/// topical stage in malloc/free (perf, 100k users).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -10,9 +10,10 @@
 //! of times and one of diffs as long as the values), which stays allocated,
 //! unused, for the life of the batch: 8 bytes per value, 0.72 GB at 1M
 //! users for the friendship arrangement alone (heaptrack of `reach serve`:
-//! 0.76 GB of live allocations in `Upds::with_capacity`). Whether those
-//! untouched pages are resident depends on the allocator (with the system
-//! allocator they are not; mimalloc may hand out pages touched before). [`Grown`] is a vector that ignores
+//! 0.76 GB of live allocations in `Upds::with_capacity`). Untouched, those
+//! pages are not resident as long as the allocator maps them fresh, but
+//! they count against the address space and any allocator that hands out
+//! memory touched before makes them resident. [`Grown`] is a vector that ignores
 //! that reservation and grows as it is pushed to; times and diffs are
 //! stored in it, everything else as in `ValSpine`.
 
