@@ -58,7 +58,9 @@ use differential_dataflow::operators::CountTotal;
 use super::fraction::credit_of;
 use super::friends::FriendsByUser;
 use super::operators::arranged::{Builder, ByKeySpine};
-use super::operators::current::{next_complete, reduce_current, stash, Pending};
+use super::operators::current::{
+    next_complete, reduce_current, reduce_current_kept, stash, Pending,
+};
 use super::operators::fields::{assemble, Fields};
 use super::operators::lookup::{lookup, ByKey, Times};
 use super::{Coll, Day, Diff, Topic, User};
@@ -434,16 +436,11 @@ pub fn user_topics<'s>(
         Share::To(persuader, k) => Some(((persuader, topic), k)),
         Share::Persuaders(_) => None,
     });
-    let credit = reduce_current(
-        shares_by_persuader,
-        "Credit",
-        adoption_route,
-        |&adoption, ks, output| {
-            let persuaded: Diff = ks.iter().map(|(_, n)| *n).sum();
-            let shares = ks.iter().map(|(k, n)| (*k, *n));
-            output.push((adoption, (Decimal(credit_of(shares)), persuaded as u32)));
-        },
-    );
+    let credit = reduce_current_kept(shares_by_persuader, "Credit", adoption_route, |_, ks| {
+        let persuaded: Diff = ks.iter().map(|(_, n)| *n).sum();
+        let shares = ks.iter().map(|(k, n)| (*k, *n));
+        (Decimal(credit_of(shares)), persuaded as u32)
+    });
 
     let parts = adoptions
         .map(|(adoption, day)| (adoption, Part::Adopted(day)))

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use reach::dataflow::operators::current::reduce_current;
+use reach::dataflow::operators::current::{reduce_current, reduce_current_kept};
 use reach::dataflow::{Diff, Time};
 use reach::hash::mix;
 
@@ -123,6 +123,56 @@ fn reduce_current_matches_the_model_at_every_epoch() {
                 let run = run(workers, feed, &input, &none, |_, updates, _| {
                     use differential_dataflow::AsCollection;
                     reduce_current(updates.as_collection(), "Current", |k| mix(*k), logic)
+                });
+                check(&label, &run, &expected);
+            }
+        }
+    }
+}
+
+/// One output per key for `reduce_current_kept`: a function of the values
+/// that often stays the same when they change (so that "no change" is
+/// exercised as well as a changed output).
+fn single(key: &K, values: &[(V, Diff)]) -> (i64, i64) {
+    let total: i64 = values.iter().map(|(_, n)| i64::from(*n)).sum();
+    (*key as i64 * 10 + (total % 3), values[0].0 as i64)
+}
+
+#[test]
+fn reduce_current_kept_matches_the_model_at_every_epoch() {
+    for seed in SEEDS {
+        let input = generate(seed);
+        // The literal definition: `(key, single(values))` for every key
+        // with values, read off the generic model's per-key outputs.
+        let expected: Vec<BTreeMap<(K, (i64, i64)), i64>> = {
+            let mut values: BTreeMap<K, BTreeMap<V, Diff>> = BTreeMap::new();
+            input
+                .iter()
+                .map(|updates| {
+                    for ((k, v), _, d) in updates {
+                        *values.entry(*k).or_default().entry(*v).or_insert(0) += d;
+                    }
+                    values
+                        .iter()
+                        .filter_map(|(k, vals)| {
+                            let vals: Vec<(V, Diff)> = vals
+                                .iter()
+                                .filter(|(_, n)| **n != 0)
+                                .map(|(v, n)| (*v, *n))
+                                .collect();
+                            (!vals.is_empty()).then(|| ((*k, single(k, &vals)), 1))
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        let none: Vec<Vec<()>> = Vec::new();
+        for workers in WORKERS {
+            for feed in FEEDS {
+                let label = format!("seed {seed}, {workers} workers, {feed:?}");
+                let run = run(workers, feed, &input, &none, |_, updates, _| {
+                    use differential_dataflow::AsCollection;
+                    reduce_current_kept(updates.as_collection(), "Kept", |k| mix(*k), single)
                 });
                 check(&label, &run, &expected);
             }
