@@ -154,6 +154,9 @@ where
         .as_collection()
 }
 
+/// A key's current values and the output last emitted for them.
+type Kept<V, W> = (Vec<(V, Diff)>, Option<W>);
+
 /// As [`reduce_current`] for a `logic` with exactly one output per key,
 /// emitted as `(key, output)`: the output is kept beside the key's values,
 /// so a change calls `logic` once (on the new values), not twice. Worth its
@@ -178,7 +181,7 @@ where
             |_capability, _info| {
                 let mut pending: Pending<K, V> = BTreeMap::new();
                 // Per key, its current values (sorted, consolidated) and output.
-                let mut state: IdMap<K, (Vec<(V, Diff)>, Option<W>)> = IdMap::default();
+                let mut state: IdMap<K, Kept<V, W>> = IdMap::default();
                 let mut changes: Vec<(V, Diff)> = Vec::new();
                 let mut merged: Vec<(V, Diff)> = Vec::new();
                 move |(input, frontier), output| {

@@ -11,7 +11,7 @@
 //! combine::combine_locally a worker's updates summed per (record, time) before exchange
 //!                          (friends: endpoint counts)
 //! current::reduce_current  per key, logic over the key's current values; emits the change
-//!                          (reduce_current_kept: one output per key, kept: logic once a change)
+//!                          (reduce_current_kept: one output per key, kept, so logic runs once a change)
 //!                          (topical, leaders, tiers; stash/next_complete: the pending-times loop)
 //! fields::assemble        per key, a struct of fields that each hold one current value;
 //!                          emits the change of the row they make (topical: user_topics)
