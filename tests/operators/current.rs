@@ -130,6 +130,9 @@ fn reduce_current_matches_the_model_at_every_epoch() {
     }
 }
 
+/// A key and its one output.
+type KeptRow = (K, (i64, i64));
+
 /// One output per key for `reduce_current_kept`: a function of the values
 /// that often stays the same when they change (so that "no change" is
 /// exercised as well as a changed output).
@@ -144,7 +147,7 @@ fn reduce_current_kept_matches_the_model_at_every_epoch() {
         let input = generate(seed);
         // The literal definition: `(key, single(values))` for every key
         // with values, read off the generic model's per-key outputs.
-        let expected: Vec<BTreeMap<(K, (i64, i64)), i64>> = {
+        let expected: Vec<BTreeMap<KeptRow, i64>> = {
             let mut values: BTreeMap<K, BTreeMap<V, Diff>> = BTreeMap::new();
             input
                 .iter()
