@@ -317,9 +317,9 @@ enum Share {
 enum Part {
     Adopted(Day),
     Reach(u32),
-    Persuaded(u32),
     Persuaders(u32),
-    Credit(Decimal),
+    /// The credit and the persuaded count, which change together.
+    Credited(Decimal, u32),
 }
 
 /// An adoption's current parts, inline (24 bytes): a field's default is
@@ -355,9 +355,8 @@ impl Fields for Assembled {
         match *part {
             Part::Adopted(day) => self.day = day,
             Part::Reach(n) => self.reach = n,
-            Part::Persuaded(n) => self.persuaded = n,
             Part::Persuaders(n) => self.persuaders = n,
-            Part::Credit(credit) => self.credit = credit,
+            Part::Credited(credit, n) => (self.credit, self.persuaded) = (credit, n),
         }
     }
     fn retract(&mut self, part: &Part) {
@@ -365,9 +364,10 @@ impl Fields for Assembled {
         match *part {
             Part::Adopted(day) if self.day == day => self.day = empty.day,
             Part::Reach(n) if self.reach == n => self.reach = empty.reach,
-            Part::Persuaded(n) if self.persuaded == n => self.persuaded = empty.persuaded,
             Part::Persuaders(n) if self.persuaders == n => self.persuaders = empty.persuaders,
-            Part::Credit(credit) if self.credit == credit => self.credit = empty.credit,
+            Part::Credited(credit, n) if (self.credit, self.persuaded) == (credit, n) => {
+                (self.credit, self.persuaded) = (empty.credit, empty.persuaded);
+            }
             _ => {}
         }
     }
@@ -442,16 +442,14 @@ pub fn user_topics<'s>(
         (Decimal(credit_of(shares)), persuaded as u32)
     });
 
-    let parts = adoptions
-        .map(|(adoption, day)| (adoption, Part::Adopted(day)))
-        .concat(reach.map(|(adoption, n)| (adoption, Part::Reach(n as u32))))
-        .concat(persuaders.map(|(adoption, k)| (adoption, Part::Persuaders(k))))
-        .concat(credit.flat_map(|(adoption, (credit, persuaded))| {
-            [
-                (adoption, Part::Credit(credit)),
-                (adoption, Part::Persuaded(persuaded)),
-            ]
-        }));
+    let parts =
+        adoptions
+            .map(|(adoption, day)| (adoption, Part::Adopted(day)))
+            .concat(reach.map(|(adoption, n)| (adoption, Part::Reach(n as u32))))
+            .concat(persuaders.map(|(adoption, k)| (adoption, Part::Persuaders(k))))
+            .concat(credit.map(|(adoption, (credit, persuaded))| {
+                (adoption, Part::Credited(credit, persuaded))
+            }));
     let rows = assemble(
         parts,
         "UserTopics",
