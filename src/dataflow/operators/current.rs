@@ -14,6 +14,12 @@
 //! positive multiplicities, and pushes its outputs; the operator emits the
 //! difference to what it emitted for the key before. A key with no values
 //! is not called (and forgotten).
+//!
+//! A key's values are a [`Values`]: one value is held inline in the map, not
+//! in an allocation of its own. Most keys hold one (an account's customer,
+//! a persuaded adoption's single persuader). Measured at 1M users with
+//! customers (`reach run`, 2 workers, two alternating pairs): 32.9-34.7 ->
+//! 31.7-32.5 s, peak 4.43-4.45 -> 4.31-4.33 GB; social nights unchanged.
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
@@ -24,9 +30,14 @@ use timely::progress::frontier::AntichainRef;
 
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::{AsCollection, ExchangeData};
+use smallvec::SmallVec;
 
 use crate::dataflow::{Coll, Diff, Time};
 use crate::hash::IdMap;
+
+/// A key's current values with their counts, sorted: one inline, more in
+/// an allocation.
+pub type Values<V> = SmallVec<[(V, Diff); 1]>;
 
 /// One time's updates, with a capability for that time.
 pub type Stashed<K, V> = (Capability<Time>, Vec<((K, V), Diff)>);
@@ -91,9 +102,9 @@ where
             |_capability, _info| {
                 let mut pending: Pending<K, V> = BTreeMap::new();
                 // Per key, its current values (sorted, consolidated).
-                let mut state: IdMap<K, Vec<(V, Diff)>> = IdMap::default();
+                let mut state: IdMap<K, Values<V>> = IdMap::default();
                 let mut changes: Vec<(V, Diff)> = Vec::new();
-                let mut merged: Vec<(V, Diff)> = Vec::new();
+                let mut merged: Values<V> = Values::new();
                 let (mut old, mut fresh): (Vec<O>, Vec<O>) = (Vec::new(), Vec::new());
                 move |(input, frontier), output| {
                     input.for_each_stamp(|capability, data| {
@@ -155,7 +166,7 @@ where
 }
 
 /// A key's current values and the output last emitted for them.
-type Kept<V, W> = (Vec<(V, Diff)>, Option<W>);
+type Kept<V, W> = (Values<V>, Option<W>);
 
 /// As [`reduce_current`] for a `logic` with exactly one output per key,
 /// emitted as `(key, output)`: the output is kept beside the key's values,
@@ -183,7 +194,7 @@ where
                 // Per key, its current values (sorted, consolidated) and output.
                 let mut state: IdMap<K, Kept<V, W>> = IdMap::default();
                 let mut changes: Vec<(V, Diff)> = Vec::new();
-                let mut merged: Vec<(V, Diff)> = Vec::new();
+                let mut merged: Values<V> = Values::new();
                 move |(input, frontier), output| {
                     input.for_each_stamp(|capability, data| {
                         for batch in data {
@@ -242,9 +253,13 @@ where
 pub(crate) fn merge<V: Ord + Clone>(
     values: &[(V, Diff)],
     changes: impl ExactSizeIterator<Item = (V, Diff)>,
-    merged: &mut Vec<(V, Diff)>,
+    merged: &mut Values<V>,
 ) {
     merged.clear();
+    if merged.capacity() > 2 * (values.len() + changes.len()) + 8 {
+        // A buffer last grown for a large key: not handed on to a small one.
+        *merged = Values::new();
+    }
     merged.reserve(values.len() + changes.len());
     let mut present = values.iter().cloned().peekable();
     for (value, diff) in changes {
@@ -295,17 +310,18 @@ mod tests {
     #[test]
     fn merge_adds_removes_and_drops_zeros() {
         let values = vec![(1, 1), (3, 2), (5, 1)];
-        let mut merged = Vec::new();
+        let mut merged = Values::new();
         merge(
             &values,
             vec![(0, 1), (3, -2), (5, 1), (7, 1)].into_iter(),
             &mut merged,
         );
-        assert_eq!(merged, vec![(0, 1), (1, 1), (5, 2), (7, 1)]);
+        assert_eq!(merged.as_slice(), [(0, 1), (1, 1), (5, 2), (7, 1)]);
         merge(&[], vec![(2, 1)].into_iter(), &mut merged);
-        assert_eq!(merged, vec![(2, 1)]);
+        assert_eq!(merged.as_slice(), [(2, 1)]);
+        assert!(!merged.spilled(), "one value is held inline");
         merge(&values, std::iter::empty(), &mut merged);
-        assert_eq!(merged, values);
+        assert_eq!(merged.as_slice(), values);
     }
 
     #[test]

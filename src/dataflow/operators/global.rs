@@ -24,7 +24,7 @@ use timely::dataflow::operators::{Capability, Operator};
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::{AsCollection, ExchangeData};
 
-use super::current::{emit_difference, merge, stash, Pending};
+use super::current::{emit_difference, merge, stash, Pending, Values};
 use crate::dataflow::{Coll, Diff, Time};
 
 /// `logic(key, value, globals)` for every `(key, value)`, as a collection
@@ -54,8 +54,8 @@ where
                 let mut pending: Pending<K, V> = BTreeMap::new();
                 let mut pending_globals: Pending<(), G> = BTreeMap::new();
                 let mut state: HashMap<K, V> = HashMap::new();
-                let mut current: Vec<(G, Diff)> = Vec::new();
-                let mut merged: Vec<(G, Diff)> = Vec::new();
+                let mut current: Values<G> = Values::new();
+                let mut merged: Values<G> = Values::new();
                 move |(input1, frontier1), (input2, frontier2), output| {
                     input1.for_each_stamp(|capability, data| {
                         for batch in data {
