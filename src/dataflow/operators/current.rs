@@ -273,6 +273,10 @@ pub(crate) fn merge<V: Ord + Clone>(
         }
     }
     merged.extend(present);
+    if merged.spilled() && merged.len() <= 1 {
+        // Inline again: the buffer came from another key.
+        merged.shrink_to_fit();
+    }
     debug_assert!(merged.iter().all(|(_, n)| *n > 0), "a negative count");
 }
 
