@@ -112,30 +112,13 @@ where
                             stash(&mut pending, &capability, batch);
                         }
                     });
-                    while let Some((capability, mut updates)) =
-                        next_complete(&mut pending, frontier.frontier())
+                    while let Some((capability, updates)) =
+                        next_consolidated(&mut pending, frontier.frontier())
                     {
                         let time = *capability.time();
-                        consolidate(&mut updates);
-                        if state.is_empty() {
-                            // A base load: room for every key at once, instead of
-                            // rehashing millions of keys as the map doubles.
-                            let distinct = updates
-                                .windows(2)
-                                .filter(|w| w[0].0 .0 != w[1].0 .0)
-                                .count();
-                            state.reserve(distinct + 1);
-                        }
+                        reserve_for_base(&mut state, &updates);
                         let mut session = output.session(&capability);
-                        let mut updates = updates.into_iter().peekable();
-                        while let Some(((key, value), diff)) = updates.next() {
-                            changes.clear();
-                            changes.push((value, diff));
-                            while let Some(((_, value), diff)) =
-                                updates.next_if(|((next, _), _)| *next == key)
-                            {
-                                changes.push((value, diff));
-                            }
+                        for_each_key(updates, &mut changes, |key, changes| {
                             let values = state.entry(key.clone()).or_default();
                             old.clear();
                             if !values.is_empty() {
@@ -157,12 +140,53 @@ where
                             if values.is_empty() {
                                 state.remove(&key);
                             }
-                        }
+                        });
                     }
                 }
             },
         )
         .as_collection()
+}
+
+/// The earliest complete time's updates, consolidated: sorted by key, then
+/// value, each `(key, value)` once.
+pub fn next_consolidated<K: Ord, V: Ord>(
+    pending: &mut Pending<K, V>,
+    frontier: AntichainRef<'_, Time>,
+) -> Option<Stashed<K, V>> {
+    let (capability, mut updates) = next_complete(pending, frontier)?;
+    consolidate(&mut updates);
+    Some((capability, updates))
+}
+
+/// Before a base load (an empty `state`), room for every key at once,
+/// instead of rehashing millions of keys as the map doubles.
+pub fn reserve_for_base<K: Hash + Eq, S, V>(state: &mut IdMap<K, S>, updates: &[((K, V), Diff)]) {
+    if state.is_empty() {
+        let distinct = updates
+            .windows(2)
+            .filter(|w| w[0].0 .0 != w[1].0 .0)
+            .count();
+        state.reserve(distinct + 1);
+    }
+}
+
+/// Calls `each(key, changes)` once per key of consolidated `updates`, with
+/// that key's value changes in order (`changes` is a reused buffer).
+pub fn for_each_key<K: PartialEq, V>(
+    updates: Vec<((K, V), Diff)>,
+    changes: &mut Vec<(V, Diff)>,
+    mut each: impl FnMut(K, &mut Vec<(V, Diff)>),
+) {
+    let mut updates = updates.into_iter().peekable();
+    while let Some(((key, value), diff)) = updates.next() {
+        changes.clear();
+        changes.push((value, diff));
+        while let Some(((_, value), diff)) = updates.next_if(|((next, _), _)| *next == key) {
+            changes.push((value, diff));
+        }
+        each(key, changes);
+    }
 }
 
 /// A key's current values and the output last emitted for them.
@@ -201,28 +225,13 @@ where
                             stash(&mut pending, &capability, batch);
                         }
                     });
-                    while let Some((capability, mut updates)) =
-                        next_complete(&mut pending, frontier.frontier())
+                    while let Some((capability, updates)) =
+                        next_consolidated(&mut pending, frontier.frontier())
                     {
                         let time = *capability.time();
-                        consolidate(&mut updates);
-                        if state.is_empty() {
-                            let distinct = updates
-                                .windows(2)
-                                .filter(|w| w[0].0 .0 != w[1].0 .0)
-                                .count();
-                            state.reserve(distinct + 1);
-                        }
+                        reserve_for_base(&mut state, &updates);
                         let mut session = output.session(&capability);
-                        let mut updates = updates.into_iter().peekable();
-                        while let Some(((key, value), diff)) = updates.next() {
-                            changes.clear();
-                            changes.push((value, diff));
-                            while let Some(((_, value), diff)) =
-                                updates.next_if(|((next, _), _)| *next == key)
-                            {
-                                changes.push((value, diff));
-                            }
+                        for_each_key(updates, &mut changes, |key, changes| {
                             let (values, kept) = state.entry(key.clone()).or_default();
                             merge(values, changes.drain(..), &mut merged);
                             std::mem::swap(values, &mut merged);
@@ -239,7 +248,7 @@ where
                             if values.is_empty() {
                                 state.remove(&key);
                             }
-                        }
+                        });
                     }
                 }
             },

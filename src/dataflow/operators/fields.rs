@@ -32,10 +32,9 @@ use std::hash::Hash;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::Operator;
 
-use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::{AsCollection, ExchangeData};
 
-use super::current::{next_complete, stash, Pending};
+use super::current::{for_each_key, next_consolidated, reserve_for_base, stash, Pending};
 use crate::dataflow::{Coll, Diff};
 use crate::hash::IdMap;
 
@@ -74,43 +73,31 @@ where
                 let name = name_owned;
                 let mut pending: Pending<K, F::Value> = BTreeMap::new();
                 let mut state: IdMap<K, F> = IdMap::default();
+                let mut changes: Vec<(F::Value, Diff)> = Vec::new();
                 move |(input, frontier), output| {
                     input.for_each_stamp(|capability, data| {
                         for batch in data {
                             stash(&mut pending, &capability, batch);
                         }
                     });
-                    while let Some((capability, mut updates)) =
-                        next_complete(&mut pending, frontier.frontier())
+                    while let Some((capability, updates)) =
+                        next_consolidated(&mut pending, frontier.frontier())
                     {
                         let time = *capability.time();
-                        consolidate(&mut updates);
-                        if state.is_empty() {
-                            // A base load: room for every key at once.
-                            let distinct = updates
-                                .windows(2)
-                                .filter(|w| w[0].0 .0 != w[1].0 .0)
-                                .count();
-                            state.reserve(distinct + 1);
-                        }
+                        reserve_for_base(&mut state, &updates);
                         let mut session = output.session(&capability);
-                        let mut updates = updates.into_iter().peekable();
-                        while let Some(((key, value), diff)) = updates.next() {
+                        for_each_key(updates, &mut changes, |key, changes| {
                             let fields = state.entry(key.clone()).or_default();
                             let before = view(&key, fields);
-                            let mut apply = |value: &F::Value, diff: Diff| match diff {
-                                1 => fields.insert(value),
-                                -1 => fields.retract(value),
-                                _ => panic!(
-                                    "{name}: a field value with count {diff} \
-                                     (each field holds one value at a time)"
-                                ),
-                            };
-                            apply(&value, diff);
-                            while let Some(((_, value), diff)) =
-                                updates.next_if(|((next, _), _)| *next == key)
-                            {
-                                apply(&value, diff);
+                            for (value, diff) in changes.iter() {
+                                match diff {
+                                    1 => fields.insert(value),
+                                    -1 => fields.retract(value),
+                                    _ => panic!(
+                                        "{name}: a field value with count {diff} \
+                                         (each field holds one value at a time)"
+                                    ),
+                                }
                             }
                             let after = view(&key, fields);
                             if *fields == F::default() {
@@ -124,7 +111,7 @@ where
                                     session.give((row, time, 1));
                                 }
                             }
-                        }
+                        });
                     }
                 }
             },
