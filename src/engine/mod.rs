@@ -21,6 +21,7 @@
 //! workers, and in each worker open the engine, apply epochs and publish.
 
 pub mod agree;
+pub mod capture;
 pub mod checkpoint;
 pub mod customers;
 pub mod epoch;

@@ -1,194 +1,19 @@
-//! Tables leave the dataflow here: each table's updates are sent to the
-//! worker that writes the row's part file and captured there; after an
-//! epoch the worker writes the table as it stands and each night's change
-//! feed, partitioned like the table.
+//! After an epoch each worker writes the tables it captured
+//! (`capture.rs`) as they stand, and each night's change feed, partitioned
+//! like the table.
 
-use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::path::Path;
-use std::rc::Rc;
 
-use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::probe::Handle as Probe;
-use timely::dataflow::operators::{Operator, Probe as _};
-
-use crate::dataflow::{Coll, Diff, Time, User};
+pub use super::capture::{capture, final_rows, Captured, Captures, CustomerCaptures, Table};
+use super::capture::{changes_at, compact};
+use crate::dataflow::{Time, User};
 use crate::ids::{self, IdMode};
 use crate::output::layout::{self, tables as name};
 use crate::output::table::{Cell, ColType, Column};
 use crate::output::{self, table::Change, table::Row, Format};
-use crate::tables::{
-    BenchmarkRow, CustomerRow, DegreeRow, LeaderRow, TopicRow, TopicSignificanceRow, UserRow,
-    UserTopicRow, ValueMatrixRow,
-};
-
-/// A table as captured at one worker: its rows as they stood at the last
-/// [`compact`] (sorted, each once, without times or diffs, in a vector of
-/// exactly their number), and the updates that arrived since.
-pub struct Table<R> {
-    rows: Vec<R>,
-    updates: Vec<(R, Time, Diff)>,
-}
-
-impl<R> Table<R> {
-    /// The rows as of the last compaction (after a write: the table written).
-    pub fn rows(&self) -> &[R] {
-        &self.rows
-    }
-}
-
-/// A table captured at one worker.
-pub type Captured<R> = Rc<RefCell<Table<R>>>;
-
-/// Sends a table's updates to the worker that writes each row's part, and
-/// captures them there.
-pub fn capture<'s, R>(
-    table: Coll<'s, R>,
-    part_of: impl Fn(&R) -> u64 + 'static,
-    probe: &Probe<Time>,
-) -> Captured<R>
-where
-    R: differential_dataflow::ExchangeData,
-{
-    let captured: Captured<R> = Rc::new(RefCell::new(Table {
-        rows: Vec::new(),
-        updates: Vec::new(),
-    }));
-    let sink = Rc::clone(&captured);
-    // Updates are moved into `sink` as they arrive; the operator's output
-    // carries no data, only progress, so the probe behind it passes a time
-    // once every update of that time is in `sink`.
-    table
-        .inner
-        .unary::<CapacityContainerBuilder<Vec<(R, Time, Diff)>>, _, _, _>(
-            Exchange::new(move |(row, _, _): &(R, Time, Diff)| part_of(row)),
-            "ToWriter",
-            |_, _| {
-                move |input, _output| {
-                    input.for_each_stamp(|_capability, data| {
-                        let mut sink = sink.borrow_mut();
-                        for batch in data {
-                            sink.updates.append(batch);
-                        }
-                    });
-                }
-            },
-        )
-        .probe_with(probe);
-    captured
-}
-
-/// The captured tables of one worker.
-pub struct Captures {
-    /// `users`.
-    pub users: Captured<UserRow>,
-    /// `user_topics`.
-    pub user_topics: Captured<UserTopicRow>,
-    /// `topic_leaders`.
-    pub topic_leaders: Captured<LeaderRow>,
-    /// `degree_distribution`.
-    pub degrees: Captured<DegreeRow>,
-    /// `topics`.
-    pub topics: Captured<TopicRow>,
-    /// Only with `shuffle_rounds > 0`.
-    pub topic_significance: Option<Captured<TopicSignificanceRow>>,
-    /// Only with customer inputs.
-    pub customers: Option<CustomerCaptures>,
-}
-
-/// The captured customer tables of one worker.
-pub struct CustomerCaptures {
-    /// `customers`, partitioned by the customer id's text.
-    pub customers: Captured<CustomerRow>,
-    /// `value_matrix`.
-    pub value_matrix: Captured<ValueMatrixRow>,
-    /// `benchmark`.
-    pub benchmark: Captured<BenchmarkRow>,
-}
-
-/// Brings a table's rows up to date with the updates captured since the
-/// last call, and forgets those updates (their feeds are written first).
-fn compact<R: Ord + Clone + std::fmt::Debug>(captured: &Captured<R>) {
-    let mut table = captured.borrow_mut();
-    if table.updates.is_empty() {
-        return;
-    }
-    let mut updates = std::mem::take(&mut table.updates);
-    for update in updates.iter_mut() {
-        update.1 = 0;
-    }
-    differential_dataflow::consolidation::consolidate_updates(&mut updates);
-    let count = table.rows.len() as i64 + updates.iter().map(|u| i64::from(u.2)).sum::<i64>();
-    let mut rows = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
-    let mut present = std::mem::take(&mut table.rows).into_iter().peekable();
-    for (row, _, diff) in updates {
-        while let Some(earlier) = present.next_if(|r| *r < row) {
-            rows.push(earlier);
-        }
-        let before = i64::from(present.next_if(|r| *r == row).is_some());
-        match before + i64::from(diff) {
-            0 => {}
-            1 => rows.push(row),
-            n => panic!("a table row with multiplicity {n}: {row:?}"),
-        }
-    }
-    rows.extend(present);
-    table.rows = rows;
-}
-
-/// The rows of a table now (the captured state is left as it is).
-pub fn final_rows<R: Ord + Clone + std::fmt::Debug>(captured: &Captured<R>) -> Vec<R> {
-    let table = captured.borrow();
-    let mut updates: Vec<(R, Time, Diff)> = table
-        .rows
-        .iter()
-        .map(|row| (row.clone(), 0, 1))
-        .chain(
-            table
-                .updates
-                .iter()
-                .map(|(row, _, diff)| (row.clone(), 0, *diff)),
-        )
-        .collect();
-    differential_dataflow::consolidation::consolidate_updates(&mut updates);
-    updates
-        .into_iter()
-        .map(|(row, _time, diff)| {
-            assert_eq!(diff, 1, "a table row with multiplicity {diff}: {row:?}");
-            row
-        })
-        .collect()
-}
-
-/// A table's change feed at `time`: rows that left (`-`) and arrived (`+`).
-fn changes_at<R: Ord + Clone + std::fmt::Debug>(
-    captured: &Captured<R>,
-    time: Time,
-) -> Vec<Change<R>> {
-    let mut updates: Vec<(R, Time, Diff)> = captured
-        .borrow()
-        .updates
-        .iter()
-        .filter(|(_, t, _)| *t == time)
-        .cloned()
-        .collect();
-    differential_dataflow::consolidation::consolidate_updates(&mut updates);
-    updates
-        .into_iter()
-        .map(|(row, _, diff)| {
-            assert!(
-                diff == 1 || diff == -1,
-                "a change with multiplicity {diff}: {row:?}"
-            );
-            Change {
-                op: if diff > 0 { '+' } else { '-' },
-                row,
-            }
-        })
-        .collect()
-}
+use crate::tables::{CustomerRow, LeaderRow, UserRow, UserTopicRow};
 
 /// Where and how one worker writes: the staging directory, the table
 /// format, the part count of large tables, and (worker index, peers).
@@ -329,30 +154,20 @@ pub fn unknown_users(captures: &Captures, known: &Texts, mode: IdMode) -> Vec<Us
     let users = captures.users.borrow();
     let user_topics = captures.user_topics.borrow();
     let leaders = captures.topic_leaders.borrow();
-    wanted.extend(users.rows.iter().map(UserOf::user_of).filter(unknown));
-    wanted.extend(
-        users
-            .updates
-            .iter()
-            .map(|(r, _, _)| r.user_of())
-            .filter(unknown),
-    );
-    wanted.extend(user_topics.rows.iter().map(UserOf::user_of).filter(unknown));
-    wanted.extend(
-        user_topics
-            .updates
-            .iter()
-            .map(|(r, _, _)| r.user_of())
-            .filter(unknown),
-    );
-    wanted.extend(leaders.rows.iter().map(UserOf::user_of).filter(unknown));
-    wanted.extend(
-        leaders
-            .updates
-            .iter()
-            .map(|(r, _, _)| r.user_of())
-            .filter(unknown),
-    );
+    // Rows of the tables as they stood, and of the updates since.
+    let users = users
+        .rows()
+        .iter()
+        .chain(users.updates().iter().map(|u| &u.0));
+    let topics = user_topics.rows().iter().map(UserOf::user_of);
+    let topic_updates = user_topics.updates().iter().map(|u| u.0.user_of());
+    let leaders = leaders
+        .rows()
+        .iter()
+        .chain(leaders.updates().iter().map(|u| &u.0));
+    wanted.extend(users.map(UserOf::user_of).filter(unknown));
+    wanted.extend(topics.chain(topic_updates).filter(unknown));
+    wanted.extend(leaders.map(UserOf::user_of).filter(unknown));
     wanted.sort_unstable();
     wanted.dedup();
     wanted
@@ -396,7 +211,7 @@ fn write_named<R: Row + UserOf + Ord + Clone + std::fmt::Debug>(
     }
     compact(captured);
     let captured = captured.borrow();
-    let rows: Vec<&R> = captured.rows.iter().collect();
+    let rows: Vec<&R> = captured.rows().iter().collect();
     let rows = named(&rows, texts);
     let written = write_table(out, table, parts, &rows, |n| part_of(n.row.user_of()))?;
     Ok((table.to_string(), written))
@@ -439,7 +254,7 @@ fn write_as_read<R: Row + UserOf + WithUser + Ord + Clone + std::fmt::Debug>(
     compact(captured);
     // Compacted: each present row once; copied, as the captured rows keep
     // their internal ids for the next night.
-    let rows: Vec<R> = captured.borrow().rows.clone();
+    let rows: Vec<R> = captured.borrow().rows().to_vec();
     let rows = as_read(rows, texts);
     let written = write_table(out, table, parts, &rows, |r| part_of(r.user_id()))?;
     Ok((table.to_string(), written))
@@ -472,7 +287,7 @@ fn write_with_changes<R: Row + Ord + Clone + std::fmt::Debug>(
     }
     compact(captured);
     let captured = captured.borrow();
-    let written = write_table(out, table, parts, &captured.rows, part_of)?;
+    let written = write_table(out, table, parts, captured.rows(), part_of)?;
     Ok((table.to_string(), written))
 }
 
