@@ -14,6 +14,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use timely::worker::Worker;
 
+use super::capture;
 use super::summary::{self, Summary, Totals};
 use super::write::{self, Feed, Out};
 use super::{Context, Engine};
@@ -186,9 +187,9 @@ pub fn totals(
     nights: Vec<summary::NightSummary>,
     (rows, customers): (Vec<(String, u64)>, Option<summary::CustomerSums>),
 ) -> Totals {
-    let mut degree_distribution: Vec<DegreeRow> = write::final_rows(&engine.captures.degrees);
+    let mut degree_distribution: Vec<DegreeRow> = capture::final_rows(&engine.captures.degrees);
     degree_distribution.sort();
-    let mut topics: Vec<TopicRow> = write::final_rows(&engine.captures.topics);
+    let mut topics: Vec<TopicRow> = capture::final_rows(&engine.captures.topics);
     topics.sort();
     Totals {
         read,

@@ -52,9 +52,9 @@ use crate::dataflow::{self, Day, Time, Topic, User};
 use crate::input::records::Op;
 use crate::params::Params;
 use crate::topics::{Dictionary, Shared};
+use capture::{capture, Captures};
 pub use open::Context;
 pub use read::{NightInput, NightRecords};
-use write::{capture, Captures};
 
 /// Records sent between two steps of a worker while it reads the base.
 const STEP_EVERY: usize = 1 << 20;
@@ -296,7 +296,7 @@ impl Engine {
                 topic_significance: tables
                     .topic_significance
                     .map(|table| capture(table, |_| 0, &probe)),
-                customers: tables.customers.map(|t| write::CustomerCaptures {
+                customers: tables.customers.map(|t| capture::CustomerCaptures {
                     customers: capture(
                         t.customers,
                         move |row| customer_part(&row.customer_id),

@@ -6,8 +6,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::path::Path;
 
-pub use super::capture::{capture, final_rows, Captured, Captures, CustomerCaptures, Table};
-use super::capture::{changes_at, compact};
+use super::capture::{changes_at, compact, Captured, Captures};
 use crate::dataflow::{Time, User};
 use crate::ids::{self, IdMode};
 use crate::output::layout::{self, tables as name};
