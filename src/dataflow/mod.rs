@@ -108,11 +108,16 @@ pub fn build<'s>(
             dictionary.clone(),
         )
     });
-    let (user_topics, shares) = topical::user_topics(adoptions, co_adoptions, params.window_days);
+    let topical::Topical {
+        rows: user_topics,
+        shares,
+        credited,
+    } = topical::user_topics(adoptions.clone(), co_adoptions, params.window_days);
     let leaders = leaders::leaders(user_topics.clone(), params.top_k, ids);
     let users = tiers::users(
         counts,
-        user_topics.clone(),
+        adoptions,
+        credited,
         leaders.clone(),
         params,
         dictionary.clone(),

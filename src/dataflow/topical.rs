@@ -387,13 +387,28 @@ impl<'s> Shares<'s> {
     }
 }
 
+/// Per persuader adoption `(u, t)` (persuaded(u,t) >= 1): its credit and
+/// persuaded(u,t), which change together.
+pub type Credited<'s> = Coll<'s, ((User, Topic), (Decimal, u32))>;
+
+/// What [`user_topics`] computes.
+pub struct Topical<'s> {
+    /// One [`UserTopic`] per current adoption.
+    pub rows: Coll<'s, UserTopic>,
+    /// The credit shares the credits were computed from.
+    pub shares: Shares<'s>,
+    /// The adoptions with credit, alone: what the users' totals read (a
+    /// change of reach or k alone changes a row, not these).
+    pub credited: Credited<'s>,
+}
+
 /// Every per-adoption metric, one [`UserTopic`] per current adoption, and
-/// the credit shares they were computed from.
+/// the credit shares and credits they were computed from.
 pub fn user_topics<'s>(
     adoptions: Coll<'s, ((User, Topic), Day)>,
     co_adoptions: Coll<'s, CoAdoption>,
     window_days: u32,
-) -> (Coll<'s, UserTopic>, Shares<'s>) {
+) -> Topical<'s> {
     let window = i64::from(window_days);
     let reach = co_adoptions
         .clone()
@@ -447,7 +462,7 @@ pub fn user_topics<'s>(
             .map(|(adoption, day)| (adoption, Part::Adopted(day)))
             .concat(reach.map(|(adoption, n)| (adoption, Part::Reach(n as u32))))
             .concat(persuaders.map(|(adoption, k)| (adoption, Part::Persuaders(k))))
-            .concat(credit.map(|(adoption, (credit, persuaded))| {
+            .concat(credit.clone().map(|(adoption, (credit, persuaded))| {
                 (adoption, Part::Credited(credit, persuaded))
             }));
     let rows = assemble(
@@ -466,7 +481,11 @@ pub fn user_topics<'s>(
             })
         },
     );
-    (rows, kept)
+    Topical {
+        rows,
+        shares: kept,
+        credited: credit,
+    }
 }
 
 /// Sends an adoption's rows to their worker.
