@@ -82,21 +82,27 @@ fn exact_sum_reducing(shares: impl Iterator<Item = (u32, Diff)>) -> Option<(u128
 /// binary gcd.
 macro_rules! exact_sum {
     ($sum:ident, $gcd:ident, $int:ty) => {
-        fn $sum(shares: impl Iterator<Item = (u32, Diff)> + Clone) -> Option<($int, $int)> {
-            // Each term reduced: n / k = (n / g) / (k / g).
-            let terms = shares.map(|(k, n)| {
+        fn $sum(shares: impl Iterator<Item = (u32, Diff)>) -> Option<($int, $int)> {
+            // One pass: the sum so far over the lcm so far, scaled up when a
+            // term brings a new factor. The result, and whether it fits, are
+            // those of summing over the final lcm (every partial sum scaled
+            // is at most the final numerator), with half the divisions.
+            let (mut num, mut lcm): ($int, $int) = (0, 1);
+            for (k, n) in shares {
                 let (k, n) = (<$int>::from(k.max(1)), <$int>::try_from(n).ok()?);
-                let g = $gcd(n, k).max(1);
-                Some((k / g, n / g))
-            });
-            let mut lcm: $int = 1;
-            for term in terms.clone() {
-                let (k, _) = term?;
-                lcm = lcm.checked_mul(k / $gcd(lcm % k, k))?;
-            }
-            let mut num: $int = 0;
-            for term in terms {
-                let (k, n) = term?;
+                // The term reduced: n / k = (n / g) / (k / g).
+                let (k, n) = if n == 1 {
+                    (k, n)
+                } else {
+                    let g = $gcd(n, k).max(1);
+                    (k / g, n / g)
+                };
+                let rest = lcm % k;
+                if rest != 0 {
+                    let step = k / $gcd(rest, k);
+                    lcm = lcm.checked_mul(step)?;
+                    num = num.checked_mul(step)?;
+                }
                 num = num.checked_add(n.checked_mul(lcm / k)?)?;
             }
             Some((num, lcm))
