@@ -46,10 +46,12 @@ pub const BUDGET: usize = 1 << 16;
 /// memory their values point to, far apart: a cache miss per request. A
 /// run of 4M requests visits each key once for several requests. Measured
 /// on the 1M-user base (2 workers, worker 0): `FriendshipMeetsVectorB`
-/// 7.9-8.0 s -> 5.1-5.3 s, the batch 23.5 -> 20.0-21.6 s, its peak
-/// unchanged (the run, 32 bytes a request, is held meanwhile); 1 << 24
-/// was no faster and peaked 0.9 GB higher. Nights, whose requests all fit
-/// in one run: the two delta-meets-vector lookups 0.10 -> 0.07 s each.
+/// 7.9-8.0 s -> 5.1-5.3 s, the batch 23.5 -> 20.0-21.6 s with its peak
+/// unchanged; 1 << 24 was no faster and peaked 0.9 GB higher. The runs
+/// are held while answered (32 bytes a request): `reach serve`'s base
+/// load, which holds more state at that moment, peaks 3.9 -> 4.6 GB.
+/// Nights, whose requests all fit in one run: the two delta-meets-vector
+/// lookups 0.10 -> 0.07 s each.
 pub const GATHER: usize = 1 << 22;
 
 /// Which times of the arrangement a request at time `t` sees.
