@@ -54,8 +54,8 @@ enum Fact {
 /// co-adopters, a persuader more for someone else), which do not move a
 /// user's totals. Adoptions without credit add nothing to them (`+ 0.0`
 /// leaves a sum's bits as they are), so only their existence is kept.
-/// Measured on a 1M-user night (2 workers): `Users` received 556k
-/// records on worker 0 from the rows.
+/// Measured on a 1M-user night (2 workers, worker 0): 556k -> 477k records
+/// in, 0.17-0.19 -> 0.15 s busy, 130 MB less resident.
 pub fn users<'s>(
     counts: Coll<'s, (User, u32)>,
     adoptions: Coll<'s, ((User, Topic), Day)>,
