@@ -94,6 +94,51 @@ where
     V: ExchangeData + Ord,
     O: ExchangeData + Ord,
 {
+    let mut merged: Values<V> = Values::new();
+    let (mut old, mut fresh): (Vec<O>, Vec<O>) = (Vec::new(), Vec::new());
+    per_changed_key(
+        input,
+        name,
+        route,
+        move |key, values: &mut Values<V>, changes, out| {
+            old.clear();
+            if !values.is_empty() {
+                logic(key, values, &mut old);
+                old.sort_unstable();
+            }
+            merge(values, changes.drain(..), &mut merged);
+            std::mem::swap(values, &mut merged);
+            fresh.clear();
+            if !values.is_empty() {
+                logic(key, values, &mut fresh);
+                fresh.sort_unstable();
+            }
+            if fresh != old {
+                emit_difference(&old, &fresh, |row, diff| out.push((row, diff)));
+            }
+            !values.is_empty()
+        },
+    )
+}
+
+/// The shell the reductions over current values share: exchanges the
+/// input by `route`, waits for each time to complete, and calls `each`
+/// once per key the time changes, with the key's state (its default for
+/// a new key), its value changes (consolidated, sorted by value) and a
+/// buffer for its outputs' changes. `each` says whether the key still has
+/// state; a key without is forgotten.
+pub fn per_changed_key<'s, K, V, S, O>(
+    input: Coll<'s, (K, V)>,
+    name: &str,
+    route: impl Fn(&K) -> u64 + 'static,
+    mut each: impl FnMut(&K, &mut S, &mut Vec<(V, Diff)>, &mut Vec<(O, Diff)>) -> bool + 'static,
+) -> Coll<'s, O>
+where
+    K: ExchangeData + Hash + Eq + Ord,
+    V: ExchangeData + Ord,
+    S: Default + 'static,
+    O: ExchangeData,
+{
     input
         .inner
         .unary_frontier(
@@ -101,11 +146,9 @@ where
             name,
             |_capability, _info| {
                 let mut pending: Pending<K, V> = BTreeMap::new();
-                // Per key, its current values (sorted, consolidated).
-                let mut state: IdMap<K, Values<V>> = IdMap::default();
+                let mut state: IdMap<K, S> = IdMap::default();
                 let mut changes: Vec<(V, Diff)> = Vec::new();
-                let mut merged: Values<V> = Values::new();
-                let (mut old, mut fresh): (Vec<O>, Vec<O>) = (Vec::new(), Vec::new());
+                let mut out: Vec<(O, Diff)> = Vec::new();
                 move |(input, frontier), output| {
                     input.for_each_stamp(|capability, data| {
                         for batch in data {
@@ -119,26 +162,17 @@ where
                         reserve_for_base(&mut state, &updates);
                         let mut session = output.session(&capability);
                         for_each_key(updates, &mut changes, |key, changes| {
-                            let values = state.entry(key.clone()).or_default();
-                            old.clear();
-                            if !values.is_empty() {
-                                logic(&key, values, &mut old);
-                                old.sort_unstable();
-                            }
-                            merge(values, changes.drain(..), &mut merged);
-                            std::mem::swap(values, &mut merged);
-                            fresh.clear();
-                            if !values.is_empty() {
-                                logic(&key, values, &mut fresh);
-                                fresh.sort_unstable();
-                            }
-                            if fresh != old {
-                                emit_difference(&old, &fresh, |row, diff| {
-                                    session.give((row, time, diff))
-                                });
-                            }
-                            if values.is_empty() {
+                            let kept = each(
+                                &key,
+                                state.entry(key.clone()).or_default(),
+                                changes,
+                                &mut out,
+                            );
+                            if !kept {
                                 state.remove(&key);
+                            }
+                            for (row, diff) in out.drain(..) {
+                                session.give((row, time, diff));
                             }
                         });
                     }
@@ -150,7 +184,7 @@ where
 
 /// The earliest complete time's updates, consolidated: sorted by key, then
 /// value, each `(key, value)` once.
-pub fn next_consolidated<K: Ord, V: Ord>(
+fn next_consolidated<K: Ord, V: Ord>(
     pending: &mut Pending<K, V>,
     frontier: AntichainRef<'_, Time>,
 ) -> Option<Stashed<K, V>> {
@@ -161,7 +195,7 @@ pub fn next_consolidated<K: Ord, V: Ord>(
 
 /// Before a base load (an empty `state`), room for every key at once,
 /// instead of rehashing millions of keys as the map doubles.
-pub fn reserve_for_base<K: Hash + Eq, S, V>(state: &mut IdMap<K, S>, updates: &[((K, V), Diff)]) {
+fn reserve_for_base<K: Hash + Eq, S, V>(state: &mut IdMap<K, S>, updates: &[((K, V), Diff)]) {
     if state.is_empty() {
         let distinct = updates
             .windows(2)
@@ -173,7 +207,7 @@ pub fn reserve_for_base<K: Hash + Eq, S, V>(state: &mut IdMap<K, S>, updates: &[
 
 /// Calls `each(key, changes)` once per key of consolidated `updates`, with
 /// that key's value changes in order (`changes` is a reused buffer).
-pub fn for_each_key<K: PartialEq, V>(
+fn for_each_key<K: PartialEq, V>(
     updates: Vec<((K, V), Diff)>,
     changes: &mut Vec<(V, Diff)>,
     mut each: impl FnMut(K, &mut Vec<(V, Diff)>),
@@ -208,52 +242,28 @@ where
     V: ExchangeData + Ord,
     W: ExchangeData + Ord,
 {
-    input
-        .inner
-        .unary_frontier(
-            Exchange::new(move |((key, _), _, _): &((K, V), Time, Diff)| route(key)),
-            name,
-            |_capability, _info| {
-                let mut pending: Pending<K, V> = BTreeMap::new();
-                // Per key, its current values (sorted, consolidated) and output.
-                let mut state: IdMap<K, Kept<V, W>> = IdMap::default();
-                let mut changes: Vec<(V, Diff)> = Vec::new();
-                let mut merged: Values<V> = Values::new();
-                move |(input, frontier), output| {
-                    input.for_each_stamp(|capability, data| {
-                        for batch in data {
-                            stash(&mut pending, &capability, batch);
-                        }
-                    });
-                    while let Some((capability, updates)) =
-                        next_consolidated(&mut pending, frontier.frontier())
-                    {
-                        let time = *capability.time();
-                        reserve_for_base(&mut state, &updates);
-                        let mut session = output.session(&capability);
-                        for_each_key(updates, &mut changes, |key, changes| {
-                            let (values, kept) = state.entry(key.clone()).or_default();
-                            merge(values, changes.drain(..), &mut merged);
-                            std::mem::swap(values, &mut merged);
-                            let fresh = (!values.is_empty()).then(|| logic(&key, values));
-                            if fresh != *kept {
-                                if let Some(old) = kept.take() {
-                                    session.give(((key.clone(), old), time, -1));
-                                }
-                                if let Some(new) = &fresh {
-                                    session.give(((key.clone(), new.clone()), time, 1));
-                                }
-                                *kept = fresh;
-                            }
-                            if values.is_empty() {
-                                state.remove(&key);
-                            }
-                        });
-                    }
+    let mut merged: Values<V> = Values::new();
+    per_changed_key(
+        input,
+        name,
+        route,
+        move |key, state: &mut Kept<V, W>, changes, out| {
+            let (values, kept) = state;
+            merge(values, changes.drain(..), &mut merged);
+            std::mem::swap(values, &mut merged);
+            let fresh = (!values.is_empty()).then(|| logic(key, values));
+            if fresh != *kept {
+                if let Some(old) = kept.take() {
+                    out.push(((key.clone(), old), -1));
                 }
-            },
-        )
-        .as_collection()
+                if let Some(new) = &fresh {
+                    out.push(((key.clone(), new.clone()), 1));
+                }
+                *kept = fresh;
+            }
+            !values.is_empty()
+        },
+    )
 }
 
 /// Merges sorted, consolidated `changes` into sorted, consolidated

@@ -12,7 +12,8 @@
 //!                          (friends: endpoint counts)
 //! current::reduce_current  per key, logic over the key's current values; emits the change
 //!                          (reduce_current_kept: one output per key, kept, so logic runs once a change)
-//!                          (topical, leaders, tiers; stash/next_complete: the pending-times loop)
+//!                          (topical, leaders, tiers; stash/next_complete: the pending-times loop;
+//!                          per_changed_key: the shell both share with assemble)
 //! fields::assemble        per key, a struct of fields that each hold one current value;
 //!                          emits the change of the row they make (topical: user_topics)
 //! global::with_global     each key's value with a small broadcast collection; a change of
