@@ -62,7 +62,7 @@ use super::operators::current::{
     next_complete, reduce_current, reduce_current_kept, stash, Pending,
 };
 use super::operators::fields::{assemble, Fields};
-use super::operators::lookup::{lookup, ByKey, Times};
+use super::operators::lookup::{lookup, lookup_touching, ByKey, Times};
 use super::{Coll, Day, Diff, Topic, User};
 use crate::hash::mix;
 use crate::tables::Decimal;
@@ -116,6 +116,15 @@ pub fn topic_vectors<'s>(adoptions: Coll<'s, ((User, Topic), Day)>) -> Vectors<'
                 vec.extend(upds.drain(..).map(|(v, t, r)| ((*key, v), t, r)));
             },
         )
+}
+
+/// Asks the CPU to bring `data`'s cache line in, without waiting for it.
+fn prefetch<T>(data: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(data.cast());
+    }
 }
 
 /// The topics two sorted vectors share, pushed as co-adoptions of `a` and `b`.
@@ -242,11 +251,12 @@ pub fn co_adoptions<'s>(
         Times::Through,
         |a, b, vector_a, out| out.push((*b, (*a, vector_a.clone()))),
     );
-    let from_friendships = lookup(
+    let from_friendships = lookup_touching(
         "FriendshipMeetsVectorB",
         with_a,
         vectors,
         Times::Through,
+        |(_, vector_a): &(User, Vector)| prefetch(vector_a.as_ptr()),
         |b, (a, vector_a), vector_b, out| intersect(*a, vector_a, *b, vector_b, out),
     );
 

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use differential_dataflow::AsCollection;
 use reach::dataflow::operators::arranged::arrange_by_key;
-use reach::dataflow::operators::lookup::{lookup, Times, BUDGET};
+use reach::dataflow::operators::lookup::{lookup, lookup_touching, Times, AHEAD, BUDGET};
 use reach::dataflow::{Diff, Time};
 
 use crate::harness::{check, run, Random, FEEDS, SEEDS, WORKERS};
@@ -162,5 +162,56 @@ fn lookup_resumes_past_its_budget() {
                 check(&label, &run, &expected);
             }
         }
+    }
+}
+
+/// `lookup_touching` answers as `lookup` does, and touches requests before
+/// answering them: only requested payloads, and in a run longer than
+/// [`AHEAD`], some.
+#[test]
+fn lookup_touching_answers_the_same_and_touches_requests_ahead() {
+    use std::sync::{Arc, Mutex};
+    let mut rng = Random::new(7);
+    let arrangement: Epochs = vec![updates(&mut rng, 0, 300, 40, 6)];
+    let requests: Epochs = vec![updates(&mut rng, 0, 500, 40, 30)];
+    assert!(requests[0].len() > 2 * AHEAD);
+    let requested: std::collections::BTreeSet<u64> = requests[0]
+        .iter()
+        .map(|((_, payload), _, _)| *payload)
+        .collect();
+    let expected = model(&arrangement, &requests, Times::Through);
+    for workers in WORKERS {
+        let touched = Arc::new(Mutex::new(Vec::new()));
+        let seen = touched.clone();
+        let run = run(
+            workers,
+            FEEDS[0],
+            &arrangement,
+            &requests,
+            move |_, arranged, requests| {
+                let arranged = arrange_by_key(arranged.as_collection(), "Arranged");
+                let seen = seen.clone();
+                lookup_touching(
+                    "Lookup",
+                    requests.as_collection(),
+                    &arranged,
+                    Times::Through,
+                    move |payload: &u64| seen.lock().unwrap().push(*payload),
+                    logic,
+                )
+            },
+        );
+        check(&format!("touching, {workers} workers"), &run, &expected);
+        let touched = touched.lock().unwrap();
+        assert!(!touched.is_empty(), "{workers} workers: nothing touched");
+        assert!(
+            touched.len() <= requests[0].len(),
+            "{workers} workers: touched {}",
+            touched.len()
+        );
+        assert!(
+            touched.iter().all(|p| requested.contains(p)),
+            "{workers} workers"
+        );
     }
 }

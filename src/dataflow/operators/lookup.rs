@@ -11,7 +11,7 @@
 //!
 //! Times are totally ordered (`u32`), so an output's time is the request's
 //! time. The operator answers requests only once the arrangement is complete
-//! through their time, answers them in sorted runs of at least [`GATHER`]
+//! through their time, answers them in runs sorted by key of at least [`GATHER`]
 //! requests (or all of a time's), works through at most [`BUDGET`] matches
 //! per activation (then reschedules itself, so a batch of millions of
 //! requests streams downstream instead of piling up), and holds the
@@ -79,9 +79,41 @@ pub fn lookup<'s, K, V, P, D, L>(
     requests: Coll<'s, (K, P)>,
     arrangement: &ByKey<'s, K, V>,
     times: Times,
+    logic: L,
+) -> Coll<'s, D>
+where
+    K: ExchangeData + Hashable<Output = u64>,
+    V: ExchangeData,
+    P: ExchangeData,
+    D: ExchangeData,
+    L: FnMut(&K, &P, &V, &mut Vec<D>) + 'static,
+{
+    lookup_touching(name, requests, arrangement, times, |_| {}, logic)
+}
+
+/// How many requests ahead of the one answered [`lookup_touching`] touches.
+pub const AHEAD: usize = 16;
+
+/// [`lookup`], calling `touch` on each request's payload [`AHEAD`]
+/// requests before it is answered: to prefetch memory the payload points
+/// to, which a sorted run reads in no order. `touch` must not change what
+/// the request means (it sees the payload by reference only).
+///
+/// Measured with the topical half join, whose payload is the lower end's
+/// adoption vector (one heap allocation per user, a cache miss per
+/// request): at 1M users (batch, 2 workers, worker 0)
+/// `FriendshipMeetsVectorB` 6.8-7.8 -> 5.2 s, the batch 22.7-25.6 ->
+/// 21.2-21.3 s in alternating runs.
+pub fn lookup_touching<'s, K, V, P, D, T, L>(
+    name: &str,
+    requests: Coll<'s, (K, P)>,
+    arrangement: &ByKey<'s, K, V>,
+    times: Times,
+    touch: T,
     mut logic: L,
 ) -> Coll<'s, D>
 where
+    T: Fn(&P) + 'static,
     K: ExchangeData + Hashable<Output = u64>,
     V: ExchangeData,
     P: ExchangeData,
@@ -170,19 +202,32 @@ where
                                 // Too few yet for a run that sweeps the arrangement.
                                 break;
                             }
-                            // Take what arrived so far as one sorted run (so each
-                            // request is sorted once), descending so that popping
-                            // answers keys in ascending order.
+                            // Take what arrived so far as one run sorted by key
+                            // (so each request is sorted once), then reversed so
+                            // that popping answers keys in ascending order (and
+                            // drops each payload as it is answered). Requests
+                            // are not consolidated: a repeated request answers
+                            // twice, the same sum, and sorting by key alone is
+                            // half the time of sorting whole requests (4M
+                            // topical requests: 0.46 -> 0.21 s; at 1M users,
+                            // `FriendshipMeetsVectorB` 5.1-5.6 -> 3.9-4.1 s per
+                            // worker). Sorted
+                            // ascending, a run that arrives in key order (the
+                            // friendships, from their set) is found sorted in
+                            // one pass.
                             std::mem::swap(&mut pending.answering, &mut pending.incoming);
-                            differential_dataflow::consolidation::consolidate(
-                                &mut pending.answering,
-                            );
+                            pending
+                                .answering
+                                .sort_unstable_by(|((x, _), _), ((y, _), _)| x.cmp(y));
                             pending.answering.reverse();
                         }
 
                         let mut session = output.session(&pending.capability);
                         let mut last: Option<K> = None;
                         while let Some(((key, payload), r1)) = pending.answering.pop() {
+                            if let Some(ahead) = pending.answering.len().checked_sub(AHEAD) {
+                                touch(&pending.answering[ahead].0 .1);
+                            }
                             match &last {
                                 Some(previous) if *previous == key => cursor.rewind_vals(&storage),
                                 Some(previous) if *previous > key => cursor.rewind_keys(&storage),
@@ -243,7 +288,7 @@ where
 /// Requests waiting at one time.
 struct Pending<K, P> {
     capability: Capability<Time>,
-    /// The run being answered: consolidated, sorted descending.
+    /// The run being answered: sorted by key, descending.
     answering: Vec<((K, P), Diff)>,
     /// Requests that arrived since the run was sorted.
     incoming: Vec<((K, P), Diff)>,
