@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Topical benchmark: the full `reach run` (friendships + adoptions), 1 and 2
-# workers, against the same job in DuckDB SQL; and how much of the time the
-# topical stage takes.
+# workers, against one well-written thread and the same job in DuckDB SQL;
+# and how much of the time the topical stage takes.
 #
 # Usage:
 #   benches/topical.sh [USERS]          # default USERS=1000000 (~45M friendship
@@ -34,6 +34,9 @@
 #        reach run --friendships F --workers 2 --quiet      (friendships only)
 #        python3 benches/duckdb_topical.py F A OUT --threads 2   (DuckDB in a
 #          venv under target/bench-venv, installed with pip when missing)
+#        ../shared/yardstick/one-thread --edges F --adoptions A   (all tables)
+#        ../shared/yardstick/one-thread --edges F --adoptions EMPTY (friendships
+#          only; YARDSTICK=PATH for another copy, skipped when absent)
 #      wall seconds, CPU seconds, peak RSS and bytes of peak RSS per distinct
 #      friendship (counts.friendships of the reach summary.json);
 #   4. checks, with DuckDB, that DuckDB's users, user_topics, topic_leaders,
@@ -75,6 +78,10 @@ REPORT="$RESULTS/topical-$STAMP.md"
 # Targets.
 TARGET_SPEEDUP=1.6      # 2 workers at least 1.6x faster than 1 (the batch target)
 TARGET_BYTES=200        # peak RSS under 200 bytes per friendship
+TARGET_THREAD=3         # the ids issue: all tables at most 3x one thread,
+TARGET_THREAD_FO=1.5    # friendships only at most 1.5x,
+TARGET_ISSUE_BYTES=80   # and at most 80 bytes of peak RSS per friendship
+YARDSTICK="${YARDSTICK:-$ROOT/../shared/yardstick/one-thread}"
 # The yardstick quoted in the issue, for reference.
 ISSUE_DUCK_S=57
 ISSUE_DUCK_GB=3.1
@@ -139,6 +146,16 @@ measure reach-fo-2w "$REACH" run --friendships "$FRIENDSHIPS" \
     --output "$OUT/reach-fo-2w" --workers 2 --quiet
 unset RUST_LOG
 measure duckdb-2t "$PY" benches/duckdb_topical.py "$FRIENDSHIPS" "$ADOPTIONS" "$OUT/duckdb-2t" --threads 2
+THREAD_RUNS=()
+if [[ -x "$YARDSTICK" ]]; then
+    # The one well-written thread (its README): all tables, and friendships only.
+    : > "$OUT/no-adoptions.csv"
+    measure thread-all "$YARDSTICK" --edges "$FRIENDSHIPS" --adoptions "$ADOPTIONS" --out "$OUT/thread-all"
+    measure thread-fo "$YARDSTICK" --edges "$FRIENDSHIPS" --adoptions "$OUT/no-adoptions.csv" --out "$OUT/thread-fo"
+    THREAD_RUNS=(thread-all thread-fo)
+else
+    log "no yardstick at $YARDSTICK: the thread's rows are left out"
+fi
 
 json_get() {  # json_get FILE KEY.KEY...: a value of a JSON file (the last line for a JSON-lines file)
     "$PY" - "$@" <<'PYEOF'
@@ -157,27 +174,17 @@ FRIENDSHIPS_DISTINCT=$(json_get "$OUT/reach-2w/summary.json" counts.friendships)
 ADOPTIONS_DISTINCT=$(json_get "$OUT/reach-2w/summary.json" counts.adoptions)
 
 # ---------------------------------------------------------------- phases
-# The per-worker log lines `read ... seconds=`, `computed ... seconds=`,
-# `written ... seconds=` (seconds since the worker started) of each reach run.
-phases() {  # phases NAME: lines "worker read computed written"
-    awk '{
-        msg = ""; w = ""; s = ""
-        for (i = 1; i <= NF; i++) {
-            if ($i == "reach::run:") msg = $(i + 1)
-            if ($i ~ /^worker=/) w = substr($i, 8)
-            if ($i ~ /^seconds=/) s = substr($i, 9)
-        }
-        if (w != "" && (msg == "read" || msg == "computed" || msg == "written")) t[w, msg] = s
-        if (w != "") ws[w] = 1
-    } END {
-        for (w in ws) printf "%s %.2f %.2f %.2f\n", w, t[w, "read"], t[w, "computed"], t[w, "written"]
-    }' "$OUT/$1.stderr" | sort -n
+# The `stages=read Xs, computed Ys, written Zs` of each process's "process
+# figures" log line (seconds since the process started; run.json holds the same).
+phases() {  # phases NAME: lines "process read computed written"
+    sed -n 's/.*process=\([0-9]*\) .*stages=read \([0-9.]*\)s, computed \([0-9.]*\)s, written \([0-9.]*\)s.*/\1 \2 \3 \4/p' \
+        "$OUT/$1.stderr" | sort -n
 }
-# phase_max NAME FIELD: the largest value of a field over the workers (2 read, 3 computed, 4 written).
+# phase_max NAME FIELD: the largest value of a field over the processes (2 read, 3 computed, 4 written).
 phase_max() { phases "$1" | awk -v f="$2" 'BEGIN { m = 0 } { if ($f > m) m = $f } END { printf "%.2f", m }'; }
 for name in reach-1w reach-2w reach-fo-2w; do
     if [[ -z "$(phases "$name")" ]]; then
-        echo "[bench] no read/computed/written log lines in $OUT/$name.stderr (RUST_LOG=info)" >&2
+        echo "[bench] no 'process figures ... stages=' log line in $OUT/$name.stderr (RUST_LOG=info)" >&2
         exit 1
     fi
 done
@@ -345,6 +352,10 @@ git diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || GIT_REV="$GIT_
     row reach-2w "reach --workers 2"
     row reach-fo-2w "reach --workers 2, friendships only"
     row duckdb-2t "DuckDB, 2 threads"
+    if ((${#THREAD_RUNS[@]})); then
+        row thread-all "one thread (yardstick), all tables"
+        row thread-fo "one thread (yardstick), friendships only"
+    fi
     echo
     echo "| ratio | value | target | |"
     echo "|---|---:|---:|---|"
@@ -352,18 +363,25 @@ git diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || GIT_REV="$GIT_
     echo "| reach 2w speedup over 1w | ${SPEEDUP}x | >= ${TARGET_SPEEDUP}x (batch target) | $(verdict "$(awk -v s="$SPEEDUP" -v t="$TARGET_SPEEDUP" 'BEGIN { print (s >= t) }')") |"
     echo "| reach 2w peak RSS per friendship | $BYTES_2W B | < $TARGET_BYTES B | $(verdict "$(awk -v b="$BYTES_2W" -v t="$TARGET_BYTES" 'BEGIN { print (b < t) }')") |"
     echo "| reach 1w peak RSS per friendship | $BYTES_1W B | < $TARGET_BYTES B | $(verdict "$(awk -v b="$BYTES_1W" -v t="$TARGET_BYTES" 'BEGIN { print (b < t) }')") |"
+    if ((${#THREAD_RUNS[@]})); then
+        VS_THREAD=$(ratio "${WALL[reach-2w]}" "${WALL[thread-all]}")
+        VS_THREAD_FO=$(ratio "${WALL[reach-fo-2w]}" "${WALL[thread-fo]}")
+        echo "| reach 2w time / one thread, all tables | ${VS_THREAD}x | <= ${TARGET_THREAD}x | $(verdict "$(awk -v r="$VS_THREAD" -v t="$TARGET_THREAD" 'BEGIN { print (r <= t) }')") |"
+        echo "| reach 2w time / one thread, friendships only | ${VS_THREAD_FO}x | <= ${TARGET_THREAD_FO}x | $(verdict "$(awk -v r="$VS_THREAD_FO" -v t="$TARGET_THREAD_FO" 'BEGIN { print (r <= t) }')") |"
+        echo "| reach 2w peak RSS per friendship (the ids issue's target) | $BYTES_2W B | <= $TARGET_ISSUE_BYTES B | $(verdict "$(awk -v b="$BYTES_2W" -v t="$TARGET_ISSUE_BYTES" 'BEGIN { print (b <= t) }')") |"
+    fi
     echo "| topical share of reach 2w wall time (1 - friendships-only / full) | ${TOPICAL_SHARE}% | | |"
     echo "| the same, worker start to \`computed\` only | ${TOPICAL_SHARE_DF}% | | |"
     echo
     echo "The issue's DuckDB yardstick: about ${ISSUE_DUCK_S} s and ${ISSUE_DUCK_GB} GB; measured here: ${WALL[duckdb-2t]} s and $(awk -v kb="${RSS_KB[duckdb-2t]}" 'BEGIN { printf "%.1f", kb / 1048576 }') GB."
     echo
-    for name in reach-1w reach-2w reach-fo-2w duckdb-2t; do
+    for name in reach-1w reach-2w reach-fo-2w duckdb-2t "${THREAD_RUNS[@]}"; do
         awk -v o="${OTHERS[$name]}" -v w="${WALL[$name]}" -v n="$(nproc)" 'BEGIN { exit !(o > 0.1 * w * n) }' &&
             echo "**Noisy:** other processes used ${OTHERS[$name]} CPU s during $name (${WALL[$name]} s wall); rerun on an idle machine." &&
             echo
     done
-    echo "Where reach's time goes (RUST_LOG=info log lines; the slowest worker; reading overlaps"
-    echo "some dataflow work, as the workers step the dataflow every 2^20 friendships read):"
+    echo "Where reach's time goes (the process's stages, as in run.json: reading ends when every"
+    echo "worker has read and sent its share; the dataflow then computes; then the parts are written):"
     echo
     echo "| run | wall s | reading s | computing s | writing parts s | rest s (start-up, fingerprints, publish) |"
     echo "|---|---:|---:|---:|---:|---:|"
@@ -371,9 +389,9 @@ git diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || GIT_REV="$GIT_
     phase_row reach-2w "reach --workers 2"
     phase_row reach-fo-2w "reach --workers 2, friendships only"
     echo
-    echo "Per worker, seconds since the worker started:"
+    echo "Per process, seconds since it started:"
     echo
-    echo "| run | worker | read | computed | written |"
+    echo "| run | process | read | computed | written |"
     echo "|---|---:|---:|---:|---:|"
     for name in reach-1w reach-2w reach-fo-2w; do
         phases "$name" | awk -v n="$name" '{ printf "| %s | %s | %.2f | %.2f | %.2f |\n", n, $1, $2, $3, $4 }'
@@ -389,6 +407,10 @@ git diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || GIT_REV="$GIT_
     fi
     echo
     echo "DuckDB stages: $(tail -n 1 "$OUT/duckdb-2t.stdout")"
+    for name in "${THREAD_RUNS[@]}"; do
+        echo
+        echo "One thread's stages ($name): $(grep '^timing' "$OUT/$name.stderr" | tail -n 1)"
+    done
 } | tee "$REPORT"
 
 log "written $REPORT"
