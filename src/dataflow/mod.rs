@@ -112,7 +112,7 @@ pub fn build<'s>(
         rows: user_topics,
         shares,
         credited,
-    } = topical::user_topics(adoptions.clone(), co_adoptions, params.window_days);
+    } = topical::user_topics(adoptions.clone(), co_adoptions, params.window_days, nights);
     let leaders = leaders::leaders(user_topics.clone(), params.top_k, ids);
     let users = tiers::users(
         counts,

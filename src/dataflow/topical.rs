@@ -53,11 +53,10 @@ use timely::dataflow::operators::Operator;
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::AsCollection;
 
-use differential_dataflow::operators::CountTotal;
-
 use super::fraction::credit_of;
 use super::friends::FriendsByUser;
 use super::operators::arranged::{Builder, ByKeySpine};
+use super::operators::count::count_current;
 use super::operators::current::{
     next_complete, reduce_current, reduce_current_kept, stash, Pending,
 };
@@ -414,16 +413,24 @@ pub struct Topical<'s> {
 
 /// Every per-adoption metric, one [`UserTopic`] per current adoption, and
 /// the credit shares and credits they were computed from.
+///
+/// `nights`: whether later times follow the base (then the counts are held).
 pub fn user_topics<'s>(
     adoptions: Coll<'s, ((User, Topic), Day)>,
     co_adoptions: Coll<'s, CoAdoption>,
     window_days: u32,
+    nights: bool,
 ) -> Topical<'s> {
     let window = i64::from(window_days);
-    let reach = co_adoptions
-        .clone()
-        .flat_map(|(a, b, topic, _, _)| [(a, topic), (b, topic)])
-        .count_total_core::<Diff>();
+    // Counted where `UserTopics` reads them (`adoption_route`).
+    let reach = count_current(
+        co_adoptions
+            .clone()
+            .flat_map(|(a, b, topic, _, _)| [(a, topic), (b, topic)]),
+        "Reach",
+        nights,
+        adoption_route,
+    );
     // Influence edges, keyed by the persuaded adoption: ((v, t), u).
     let edges = co_adoptions.flat_map(move |(a, b, topic, day_a, day_b)| {
         let gap = i64::from(day_b) - i64::from(day_a);

@@ -7,6 +7,7 @@
 //! operator's definition literally.
 
 mod combine;
+mod count;
 mod current;
 mod fields;
 mod global;

@@ -10,6 +10,8 @@
 //!                          (graph: friendships, adoptions)
 //! combine::combine_locally a worker's updates summed per (record, time) before exchange
 //!                          (friends: endpoint counts)
+//! count::count_current     each record's current multiplicity, held in a hash map, not an
+//!                          arrangement (topical: reach)
 //! current::reduce_current  per key, logic over the key's current values; emits the change
 //!                          (reduce_current_kept: one output per key, kept, so logic runs once a change)
 //!                          (topical, leaders, tiers; stash/next_complete: the pending-times loop;
@@ -29,6 +31,7 @@
 
 pub mod arranged;
 pub mod combine;
+pub mod count;
 pub mod current;
 pub mod fields;
 pub mod global;
