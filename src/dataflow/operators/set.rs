@@ -292,9 +292,13 @@ fn apply_changes<R: Keyed>(
     // (position in state or insertion point, the final record) per changed key.
     let mut edits: Vec<(usize, Option<R>, bool)> = Vec::new();
     let mut i = 0;
+    let mut from = 0;
     while i < changes.len() {
         let key = changes[i].0.key().clone();
-        let found = state.binary_search_by(|p| p.key().cmp(&key));
+        let found = gallop(state, from, &key);
+        from = match found {
+            Ok(at) | Err(at) => at,
+        };
         let before = found.ok().map(|at| state[at]);
         let mut current = before;
         while i < changes.len() && *changes[i].0.key() == key {
@@ -330,6 +334,25 @@ fn apply_changes<R: Keyed>(
         }
     }
     apply_edits(state, edits);
+}
+
+/// Where `key` is in the sorted `state` (as `binary_search`), searched
+/// forward from `from`, before which every key is smaller: the changed keys
+/// come in order, so each search starts where the last ended and probes
+/// memory near it (a binary search over tens of millions of records missed
+/// the cache at each of its last dozen probes, for every changed key).
+/// Measured on a 1M-user night (worker 0, 68k friendship changes over 22.5M
+/// friendships): `SimpleGraph` 0.112 -> 0.083 s.
+fn gallop<R: Keyed>(state: &[R], from: usize, key: &R::Key) -> Result<usize, usize> {
+    let mut bound = 1;
+    while from + bound < state.len() && state[from + bound].key() < key {
+        bound *= 2;
+    }
+    let (low, high) = (from + bound / 2, (from + bound + 1).min(state.len()));
+    match state[low..high].binary_search_by(|p| p.key().cmp(key)) {
+        Ok(at) => Ok(low + at),
+        Err(at) => Err(low + at),
+    }
 }
 
 /// Applies `(position, new record, replaces)` edits (in position order) to
@@ -390,7 +413,26 @@ const EMIT_BUDGET: usize = 1 << 18;
 
 #[cfg(test)]
 mod tests {
-    use super::apply_edits;
+    use super::{apply_edits, gallop};
+
+    #[test]
+    fn gallop_finds_what_binary_search_finds_from_any_earlier_start() {
+        for len in [0u32, 1, 2, 3, 7, 64, 200] {
+            let state: Vec<(u32, u32)> = (0..len).map(|i| (i * 3, 0)).collect();
+            for target in 0..len * 3 + 3 {
+                let key = (target, 0);
+                let expected = state.binary_search(&key);
+                let (Ok(at) | Err(at)) = expected;
+                for from in 0..=at {
+                    assert_eq!(
+                        gallop(&state, from, &key),
+                        expected,
+                        "{len} {target} {from}"
+                    );
+                }
+            }
+        }
+    }
 
     /// The edits applied the obvious way: a new vector.
     fn rebuilt(state: &[u32], edits: &[(usize, Option<u32>, bool)]) -> Vec<u32> {
