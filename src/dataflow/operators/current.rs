@@ -28,7 +28,7 @@ use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::{Capability, InputCapability, Operator};
 use timely::progress::frontier::AntichainRef;
 
-use differential_dataflow::consolidation::consolidate;
+use differential_dataflow::consolidation::consolidate_slice;
 use differential_dataflow::{AsCollection, ExchangeData};
 use smallvec::SmallVec;
 
@@ -189,8 +189,34 @@ fn next_consolidated<K: Ord, V: Ord>(
     frontier: AntichainRef<'_, Time>,
 ) -> Option<Stashed<K, V>> {
     let (capability, mut updates) = next_complete(pending, frontier)?;
-    consolidate(&mut updates);
+    consolidate_by_key(&mut updates);
     Some((capability, updates))
+}
+
+/// Sorts and consolidates `updates` as `consolidate` does, in two steps:
+/// an unstable sort by key alone, then each key's few values sorted and
+/// added up in place. Comparing whole `(key, value)` pairs in one stable
+/// sort was an eighth of a night's dataflow time (`perf`, 1M users).
+/// Measured on 1M-user nights (worker 0, night 2): the dataflow 1.14 ->
+/// 1.06 s (`Credit` 0.199 -> 0.184, `Users` 0.141 -> 0.137); the batch
+/// unchanged.
+fn consolidate_by_key<K: Ord, V: Ord>(updates: &mut Vec<((K, V), Diff)>) {
+    updates.sort_unstable_by(|((x, _), _), ((y, _), _)| x.cmp(y));
+    let mut write = 0;
+    let mut start = 0;
+    while start < updates.len() {
+        let mut end = start + 1;
+        while end < updates.len() && updates[end].0 .0 == updates[start].0 .0 {
+            end += 1;
+        }
+        let kept = consolidate_slice(&mut updates[start..end]);
+        for i in 0..kept {
+            updates.swap(write + i, start + i);
+        }
+        write += kept;
+        start = end;
+    }
+    updates.truncate(write);
 }
 
 /// Before a base load (an empty `state`), room for every key at once,
@@ -329,6 +355,27 @@ pub(crate) fn emit_difference<O: Ord + Clone>(old: &[O], new: &[O], mut give: im
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn consolidate_by_key_equals_consolidate() {
+        let mut seed = 11u64;
+        let mut next = |n: u64| {
+            seed = crate::hash::mix(seed);
+            seed % n
+        };
+        for len in [0, 1, 2, 5, 40, 300] {
+            for _ in 0..20 {
+                let updates: Vec<((u64, u64), Diff)> = (0..len)
+                    .map(|_| ((next(6), next(4)), [-2, -1, 1, 2][next(4) as usize]))
+                    .collect();
+                let mut expected = updates.clone();
+                differential_dataflow::consolidation::consolidate(&mut expected);
+                let mut got = updates.clone();
+                consolidate_by_key(&mut got);
+                assert_eq!(got, expected, "{updates:?}");
+            }
+        }
+    }
 
     #[test]
     fn merge_adds_removes_and_drops_zeros() {
