@@ -10,36 +10,14 @@ use std::collections::BTreeMap;
 
 use differential_dataflow::AsCollection;
 use reach::dataflow::operators::combine::combine_locally;
-use reach::dataflow::{Diff, Time};
+use reach::dataflow::Time;
 
-use crate::harness::{accumulate, check, run, Random, FEEDS, SEEDS, WORKERS};
-
-type Update = (u64, Time, Diff);
-
-/// Random epochs of updates over 5 records.
-fn generate(seed: u64) -> Vec<Vec<Update>> {
-    let mut rng = Random::new(seed);
-    let epochs = 1 + rng.below(6) as Time;
-    (0..epochs)
-        .map(|time| {
-            let mut updates = Vec::new();
-            for _ in 0..rng.below(16) {
-                let record = rng.below(5);
-                let d = [-2, -1, -1, 1, 1, 2][rng.below(6) as usize];
-                updates.push((record, time, d));
-                if rng.one_in(3) {
-                    updates.push((record, time, -d));
-                }
-            }
-            updates
-        })
-        .collect()
-}
+use crate::harness::{accumulate, check, random_epochs, run, FEEDS, SEEDS, WORKERS};
 
 #[test]
 fn combine_locally_keeps_the_collection_and_shortens_it() {
     for seed in SEEDS {
-        let input = generate(seed);
+        let input = random_epochs(seed);
         let expected: Vec<BTreeMap<u64, i64>> = (0..input.len() as Time)
             .map(|epoch| accumulate(&input.concat(), epoch))
             .collect();

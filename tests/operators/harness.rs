@@ -235,6 +235,28 @@ pub fn accumulate<O: Ord + Clone>(updates: &[(O, Time, Diff)], through: Time) ->
     acc
 }
 
+/// Random epochs (1 to 6) of updates over 5 records, with diffs of either
+/// sign, a third of them cancelled within their epoch: the input of the
+/// operators over plain records (`combine`, `count`).
+pub fn random_epochs(seed: u64) -> Vec<Vec<(u64, Time, Diff)>> {
+    let mut rng = Random::new(seed);
+    let epochs = 1 + rng.below(6) as Time;
+    (0..epochs)
+        .map(|time| {
+            let mut updates = Vec::new();
+            for _ in 0..rng.below(16) {
+                let record = rng.below(5);
+                let d = [-2, -1, -1, 1, 1, 2][rng.below(6) as usize];
+                updates.push((record, time, d));
+                if rng.one_in(3) {
+                    updates.push((record, time, -d));
+                }
+            }
+            updates
+        })
+        .collect()
+}
+
 /// The records on which two collections differ, as `(record, got, want)`,
 /// at most ten of them (the whole collections can be large).
 fn differences<O: Ord + Clone>(
