@@ -14,9 +14,9 @@
 
 use timely::dataflow::StreamVec;
 
-use super::operators::set::{keyed_state, Change, Counters, Keyed, State};
 use differential_dataflow::Hashable;
 
+use super::operators::set::{keyed_state, Change, Counters, Keyed, State};
 use super::{Coll, Day, Time, Topic, User};
 use crate::hash::mix;
 
