@@ -32,10 +32,7 @@ pub fn by_user(friendships: Coll<'_, (User, User)>) -> FriendsByUser<'_> {
 
 /// `friend_count(u) = |N(u)|` for every user with at least one friend.
 pub fn friend_counts(friendships: Coll<'_, (User, User)>) -> Coll<'_, (User, u32)> {
-    // The lower ends apart from the higher ones: a worker's friendships come
-    // sorted by their lower end, whose runs the combine adds up unhashed.
-    let lower = friendships.clone().map(|(a, _)| a);
-    combine_locally(lower.concat(friendships.map(|(_, b)| b)))
+    combine_locally(friendships.flat_map(|(a, b)| [a, b]))
         .count_total_core::<Diff>()
         .map(|(user, count)| (user, count as u32))
 }
