@@ -16,6 +16,11 @@
 //! per activation (then reschedules itself, so a batch of millions of
 //! requests streams downstream instead of piling up), and holds the
 //! arrangement's compaction just below the oldest unanswered request.
+//! A key's values and their multiplicities are read from the trace once per
+//! run of requests for that key, then reused for each request of the run
+//! (a user's friendships): at 1M users (batch, 2 workers, worker 0)
+//! `FriendshipMeetsVectorA` 2.05 -> 1.04 s and `FriendshipMeetsVectorB`
+//! 3.75 -> 2.90 s.
 //!
 //! This is the pattern of the `half_join` operator of differential's
 //! `dogsdogsdogs` crate, re-derived for differential 0.26 and specialised to
@@ -223,32 +228,40 @@ where
 
                         let mut session = output.session(&pending.capability);
                         let mut last: Option<K> = None;
+                        // The last key's values with their accumulated
+                        // multiplicities at `time`: a run of requests for one
+                        // key (a user's friendships) walks the trace once.
+                        let mut matches: Vec<(&V, Diff)> = Vec::new();
                         while let Some(((key, payload), r1)) = pending.answering.pop() {
                             if let Some(ahead) = pending.answering.len().checked_sub(AHEAD) {
                                 touch(&pending.answering[ahead].0 .1);
                             }
-                            match &last {
-                                Some(previous) if *previous == key => cursor.rewind_vals(&storage),
-                                Some(previous) if *previous > key => cursor.rewind_keys(&storage),
-                                _ => {}
-                            }
-                            cursor.seek_key(&storage, &key);
-                            if cursor.get_key(&storage) == Some(&key) {
-                                while let Some(value) = cursor.get_val(&storage) {
-                                    let mut r2: Diff = 0;
-                                    cursor.map_times(&storage, |t, d| {
-                                        if times.admits(*t, time) {
-                                            r2 += *d;
+                            if last.as_ref() != Some(&key) {
+                                // A run is sorted, and `last` starts afresh with
+                                // each run: the cursor only moves forward.
+                                debug_assert!(last.as_ref().is_none_or(|previous| *previous < key));
+                                matches.clear();
+                                cursor.seek_key(&storage, &key);
+                                if cursor.get_key(&storage) == Some(&key) {
+                                    while let Some(value) = cursor.get_val(&storage) {
+                                        let mut r2: Diff = 0;
+                                        cursor.map_times(&storage, |t, d| {
+                                            if times.admits(*t, time) {
+                                                r2 += *d;
+                                            }
+                                        });
+                                        if r2 != 0 {
+                                            matches.push((value, r2));
                                         }
-                                    });
-                                    if r2 != 0 {
-                                        logic(&key, &payload, value, &mut found);
-                                        for out in found.drain(..) {
-                                            session.give((out, time, r1 * r2));
-                                            work += 1;
-                                        }
+                                        cursor.step_val(&storage);
                                     }
-                                    cursor.step_val(&storage);
+                                }
+                            }
+                            for &(value, r2) in &matches {
+                                logic(&key, &payload, value, &mut found);
+                                for out in found.drain(..) {
+                                    session.give((out, time, r1 * r2));
+                                    work += 1;
                                 }
                             }
                             last = Some(key);
