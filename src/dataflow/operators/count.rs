@@ -15,8 +15,14 @@
 //! workers, worker 0, 21.5M updates; alternating pairs): 1.79-1.81 s
 //! arranging plus the count -> 1.69-1.71 s, the batch 20.0-21.1 ->
 //! 19.2-19.8 s and its peak 2.27-2.29 -> 2.15 GB; nights unchanged
-//! (1.19-1.40 s computed), tables and feeds byte-identical. What is left
-//! is a cache miss per update in a map of 2.4M records per worker.
+//! (1.19-1.40 s computed), tables and feeds byte-identical.
+//!
+//! What was left then was a cache miss per update in a map of 2.4M records
+//! per worker. The sums and counts are therefore [`Partitioned`]: 256 maps,
+//! each a 256th of the records (by bits of their hash that the maps do not
+//! use), and an update waits in its map's small buffer until the buffer is
+//! full, then the buffer is added into the map while that map is in cache.
+//! Measured on the same count: see docs/nightly.md run 12.
 //!
 //! Records are sent to the worker `route` names (use the route of the
 //! operator that reads the counts, and the counts need not move again).
@@ -25,7 +31,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::BTreeMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash};
 
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::{Capability, Operator};
@@ -33,7 +39,7 @@ use timely::dataflow::operators::{Capability, Operator};
 use differential_dataflow::{AsCollection, ExchangeData};
 
 use crate::dataflow::{Coll, Diff, Time};
-use crate::hash::IdMap;
+use crate::hash::{IdMap, MixHasher};
 
 /// Counts each record's current multiplicity; see the module docs.
 pub fn count_current<'s, K>(
@@ -50,17 +56,19 @@ where
         .inner
         .unary_frontier(exchange, name, move |_, _| {
             // The sums of the times not yet complete, each with its capability.
-            let mut pending: BTreeMap<Time, (Capability<Time>, IdMap<K, Diff>)> = BTreeMap::new();
-            let mut counts: IdMap<K, Diff> = IdMap::default();
+            let mut pending: BTreeMap<Time, (Capability<Time>, Partitioned<K>)> = BTreeMap::new();
+            let mut counts: Partitioned<K> = Partitioned::new();
             move |(input, frontier), output| {
                 input.for_each_stamp(|capability, data| {
                     for batch in data {
                         for (record, time, diff) in batch.drain(..) {
-                            let sums = &mut pending
+                            pending
                                 .entry(time)
-                                .or_insert_with(|| (capability.delayed(&time, 0), IdMap::default()))
-                                .1;
-                            *sums.entry(record).or_insert(0) += diff;
+                                .or_insert_with(|| {
+                                    (capability.delayed(&time, 0), Partitioned::new())
+                                })
+                                .1
+                                .add(record, diff);
                         }
                     }
                 });
@@ -68,35 +76,44 @@ where
                     if frontier.less_equal(entry.key()) {
                         break;
                     }
-                    let (capability, sums) = entry.remove();
+                    let (capability, mut sums) = entry.remove();
+                    sums.settle();
                     let time = *capability.time();
                     let mut session = output.session(&capability);
                     if counts.is_empty() {
                         // Nothing counted (the base): the sums are the counts.
-                        for (record, n) in sums.iter().filter(|(_, n)| **n != 0) {
-                            session.give(((record.clone(), *n), time, 1));
+                        for part in &mut sums.parts {
+                            part.retain(|_, n| *n != 0);
+                            for (record, n) in part.iter() {
+                                session.give(((record.clone(), *n), time, 1));
+                            }
                         }
                         if keep {
                             counts = sums;
-                            counts.retain(|_, n| *n != 0);
                         }
                         continue;
                     }
-                    for (record, diff) in sums.into_iter().filter(|(_, diff)| *diff != 0) {
-                        match counts.entry(record) {
-                            Entry::Occupied(mut held) => {
-                                let before = *held.get();
-                                session.give(((held.key().clone(), before), time, -1));
-                                if before + diff == 0 {
-                                    held.remove();
-                                } else {
-                                    *held.get_mut() = before + diff;
-                                    session.give(((held.key().clone(), before + diff), time, 1));
+                    for (part, held) in sums.parts.into_iter().zip(&mut counts.parts) {
+                        for (record, diff) in part.into_iter().filter(|(_, diff)| *diff != 0) {
+                            match held.entry(record) {
+                                Entry::Occupied(mut held) => {
+                                    let before = *held.get();
+                                    session.give(((held.key().clone(), before), time, -1));
+                                    if before + diff == 0 {
+                                        held.remove();
+                                    } else {
+                                        *held.get_mut() = before + diff;
+                                        session.give((
+                                            (held.key().clone(), before + diff),
+                                            time,
+                                            1,
+                                        ));
+                                    }
                                 }
-                            }
-                            Entry::Vacant(absent) => {
-                                session.give(((absent.key().clone(), diff), time, 1));
-                                absent.insert(diff);
+                                Entry::Vacant(absent) => {
+                                    session.give(((absent.key().clone(), diff), time, 1));
+                                    absent.insert(diff);
+                                }
                             }
                         }
                     }
@@ -104,4 +121,100 @@ where
             }
         })
         .as_collection()
+}
+
+/// How many maps a [`Partitioned`] spreads its records over.
+pub const PARTS: usize = 256;
+
+/// Updates a part's buffer holds before they are added into its map.
+pub const STAGED: usize = 512;
+
+/// Sums per record, spread over [`PARTS`] hash maps by bits 32-39 of the
+/// record's hash (a map places a record by the low bits of that hash and
+/// tags it with the top seven, so each map still sees well-spread hashes).
+/// An update waits in its part's buffer; a full buffer is added into its
+/// map at once, while that map (a `PARTS`-th of all records) is in cache.
+pub struct Partitioned<K> {
+    /// The maps (after [`Partitioned::settle`], every record's sum).
+    pub parts: Vec<IdMap<K, Diff>>,
+    staged: Vec<Vec<(K, Diff)>>,
+}
+
+impl<K: Hash + Eq> Partitioned<K> {
+    /// Empty maps and buffers (the buffers grow on first use).
+    pub fn new() -> Self {
+        Partitioned {
+            parts: (0..PARTS).map(|_| IdMap::default()).collect(),
+            staged: (0..PARTS).map(|_| Vec::new()).collect(),
+        }
+    }
+
+    /// The part a record belongs to.
+    fn part(record: &K) -> usize {
+        (BuildHasherDefault::<MixHasher>::default().hash_one(record) >> 32) as usize % PARTS
+    }
+
+    /// Adds `diff` to the record's sum (perhaps later: see [`Partitioned::settle`]).
+    pub fn add(&mut self, record: K, diff: Diff) {
+        let part = Self::part(&record);
+        let staged = &mut self.staged[part];
+        staged.push((record, diff));
+        if staged.len() >= STAGED {
+            let map = &mut self.parts[part];
+            for (record, diff) in staged.drain(..) {
+                *map.entry(record).or_insert(0) += diff;
+            }
+        }
+    }
+
+    /// Adds every waiting update into its map.
+    pub fn settle(&mut self) {
+        for (staged, map) in self.staged.iter_mut().zip(&mut self.parts) {
+            for (record, diff) in staged.drain(..) {
+                *map.entry(record).or_insert(0) += diff;
+            }
+        }
+    }
+
+    /// Whether no record has a sum (settled or not).
+    pub fn is_empty(&self) -> bool {
+        self.parts.iter().all(|p| p.is_empty()) && self.staged.iter().all(|s| s.is_empty())
+    }
+}
+
+impl<K: Hash + Eq> Default for Partitioned<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::SplitMix64;
+
+    /// Many updates (buffers fill and are added many times over), settled,
+    /// give each record's sum, the same as one map.
+    #[test]
+    fn partitioned_sums_equal_one_map() {
+        let mut random = SplitMix64(7);
+        let mut sums = Partitioned::new();
+        let mut reference: BTreeMap<(u32, u32), Diff> = BTreeMap::new();
+        for _ in 0..200_000 {
+            let record = (random.below(3_000) as u32, random.below(4) as u32);
+            let diff = random.below(5) as Diff - 2;
+            sums.add(record, diff);
+            *reference.entry(record).or_insert(0) += diff;
+        }
+        assert!(!sums.is_empty());
+        sums.settle();
+        let mut got: BTreeMap<(u32, u32), Diff> = BTreeMap::new();
+        for (index, part) in sums.parts.iter().enumerate() {
+            for (record, sum) in part {
+                assert_eq!(Partitioned::part(record), index, "{record:?} in its part");
+                assert!(got.insert(*record, *sum).is_none(), "{record:?} once");
+            }
+        }
+        assert_eq!(got, reference);
+    }
 }
