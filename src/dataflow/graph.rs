@@ -81,6 +81,11 @@ impl Keyed for (User, User) {
     fn improves(&self, _present: &Self) -> bool {
         false
     }
+    /// A radix sort on the pair as one `u64` (the same order): 22.5M
+    /// friendships, 0.63 -> 0.37 s (`cargo bench --bench sort_friendships`).
+    fn sort(records: &mut [Self]) {
+        radsort::sort_by_key(records, |&(a, b)| u64::from(a) << 32 | u64::from(b));
+    }
 }
 
 impl Keyed for ((User, Topic), Day) {
@@ -90,5 +95,34 @@ impl Keyed for ((User, Topic), Day) {
     }
     fn improves(&self, present: &Self) -> bool {
         self.1 < present.1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::SplitMix64;
+
+    /// The friendships' radix sort gives `sort_unstable`'s order, over the
+    /// whole range of ids (both halves of the key, their top bits too).
+    #[test]
+    fn friendships_sort_as_sort_unstable() {
+        let mut random = SplitMix64(11);
+        for n in [0, 1, 2, 300, 5_000] {
+            let records: Vec<(User, User)> = (0..n)
+                .map(|_| {
+                    let draw = |r: &mut SplitMix64| match r.below(3) {
+                        0 => r.below(8) as User,
+                        1 => User::MAX - r.below(8) as User,
+                        _ => r.next_u64() as User,
+                    };
+                    (draw(&mut random), draw(&mut random))
+                })
+                .collect();
+            let (mut radix, mut want) = (records.clone(), records);
+            <(User, User) as Keyed>::sort(&mut radix);
+            want.sort_unstable();
+            assert_eq!(radix, want, "{n} records");
+        }
     }
 }

@@ -215,6 +215,11 @@ fn without_state_the_base_is_emitted_once() {
                 let label = format!("seed {seed}, {workers} workers, {feed:?}, no state");
                 let run = run_set(workers, feed, &base, &changes, false);
                 check(&label, &run, &expected.sets);
+                assert_eq!(
+                    summed(&run.extras).get(&0).copied().unwrap_or_default(),
+                    expected.counts[0],
+                    "{label}: change counts"
+                );
                 assert!(
                     run.extras.iter().all(|(_, set, _)| set.is_empty()),
                     "{label}"

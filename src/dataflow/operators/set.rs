@@ -81,8 +81,37 @@ pub type State<R> = Rc<RefCell<Held<R>>>;
 /// the night's file).
 pub type Change<R> = (R, u64);
 
-/// Collapsed records waiting to be emitted, with their capability.
-type Ready<R> = VecDeque<(Capability<Time>, std::vec::IntoIter<(R, Diff)>)>;
+/// Collapsed records waiting to be emitted, with their capability: a
+/// time's differences, or a base's records alone when they are all adds
+/// (emitted as they are, with no copy of tens of millions of records).
+type Ready<R> = VecDeque<(Capability<Time>, Emit<R>)>;
+
+/// What one time emits.
+enum Emit<R> {
+    /// Differences.
+    Diffs(std::vec::IntoIter<(R, Diff)>),
+    /// Records, each added once.
+    Adds(std::vec::IntoIter<R>),
+}
+
+impl<R> Iterator for Emit<R> {
+    type Item = (R, Diff);
+    fn next(&mut self) -> Option<(R, Diff)> {
+        match self {
+            Emit::Diffs(diffs) => diffs.next(),
+            Emit::Adds(records) => records.next().map(|r| (r, 1)),
+        }
+    }
+}
+
+impl<R> Emit<R> {
+    fn is_empty(&self) -> bool {
+        match self {
+            Emit::Diffs(diffs) => diffs.len() == 0,
+            Emit::Adds(records) => records.len() == 0,
+        }
+    }
+}
 
 /// Records received for times not yet complete, each time with a capability.
 pub type Stash<D> = BTreeMap<Time, (Capability<Time>, Vec<D>)>;
@@ -131,6 +160,11 @@ pub trait Keyed: ExchangeData + Copy {
     fn key(&self) -> &Self::Key;
     /// Whether this record, added, replaces `present` (an earlier day).
     fn improves(&self, present: &Self) -> bool;
+    /// Sorts records in their order (`sort_unstable`, unless a record type
+    /// knows a faster way to the same order).
+    fn sort(records: &mut [Self]) {
+        records.sort_unstable();
+    }
 }
 
 /// The set-semantics operator: base records are adds (order-free), changes
@@ -179,18 +213,28 @@ pub fn keyed_state<'s, R: Keyed>(
                     ) {
                         let mut capability = None;
                         let mut diffs: Vec<(R, Diff)> = Vec::new();
+                        let mut adds: Option<Vec<R>> = None;
                         if let Some((cap, records)) = base.remove(&time) {
                             capability = Some(cap);
                             // `diffs` is new for this time: all of it is the base's.
-                            apply_base(
+                            adds = apply_base(
                                 records,
                                 &mut state.borrow_mut().set,
                                 keep_state,
                                 &mut diffs,
                             );
-                            let added = diffs.iter().filter(|(_, d)| *d > 0).count();
+                            let added = diffs.iter().filter(|(_, d)| *d > 0).count()
+                                + adds.as_ref().map_or(0, Vec::len);
                             counters.borrow_mut().entry(time).or_default().applied_adds +=
                                 added as u64;
+                        }
+                        if let Some(records) = adds.take() {
+                            if let Some(capability) = &capability {
+                                ready.push_back((
+                                    capability.clone(),
+                                    Emit::Adds(records.into_iter()),
+                                ));
+                            }
                         }
                         if let Some((cap, changes)) = nightly.remove(&time) {
                             capability.get_or_insert(cap);
@@ -205,7 +249,7 @@ pub fn keyed_state<'s, R: Keyed>(
                             counters.borrow_mut().entry(time).or_default().add(&counts);
                         }
                         if let Some(capability) = capability {
-                            ready.push_back((capability, diffs.into_iter()));
+                            ready.push_back((capability, Emit::Diffs(diffs.into_iter())));
                         }
                     }
                     // Emit a budget's worth, so downstream operators consume as
@@ -219,7 +263,7 @@ pub fn keyed_state<'s, R: Keyed>(
                             budget -= 1;
                         }
                         drop(session);
-                        if diffs.len() == 0 {
+                        if diffs.is_empty() {
                             ready.pop_front();
                         }
                         if budget == 0 {
@@ -235,24 +279,25 @@ pub fn keyed_state<'s, R: Keyed>(
         .as_collection()
 }
 
-/// Adds base records (order-free: a set union keeping the least record per key).
+/// Adds base records (order-free: a set union keeping the least record per
+/// key). Returns the records instead of differences when every one is an
+/// add and the set is not kept (a batch's base).
 fn apply_base<R: Keyed>(
     mut records: Vec<R>,
     state: &mut Vec<R>,
     keep: bool,
     diffs: &mut Vec<(R, Diff)>,
-) {
-    records.sort_unstable();
+) -> Option<Vec<R>> {
+    R::sort(&mut records);
     records.dedup_by(|later, earlier| later.key() == earlier.key());
     if state.is_empty() {
-        diffs.reserve(records.len());
-        if keep {
-            diffs.extend(records.iter().cloned().map(|r| (r, 1)));
-            *state = records;
-        } else {
-            diffs.extend(records.into_iter().map(|r| (r, 1)));
+        if !keep {
+            return Some(records);
         }
-        return;
+        diffs.reserve(records.len());
+        diffs.extend(records.iter().cloned().map(|r| (r, 1)));
+        *state = records;
+        return None;
     }
     let mut merged = Vec::with_capacity(state.len() + records.len());
     let mut present = std::mem::take(state).into_iter().peekable();
@@ -279,6 +324,7 @@ fn apply_base<R: Keyed>(
     if keep {
         *state = merged;
     }
+    None
 }
 
 /// Applies one time's changes in position order per key.
