@@ -126,8 +126,13 @@ where
 /// How many maps a [`Partitioned`] spreads its records over.
 pub const PARTS: usize = 256;
 
-/// Updates a part's buffer holds before they are added into its map.
-pub const STAGED: usize = 512;
+/// Updates a part's buffer holds before they are added into its map. A
+/// buffer must be large beside its map for the map's cache lines to be
+/// reused: `Reach` at 1M users (worker 0, 21.5M updates, 4.8k records per
+/// map) took 1.11-1.14 s with 512, 0.76-0.82 with 4096, 0.71 with 8192
+/// and 0.64 with 16384. 8192 is 25 MB of buffers per time being counted
+/// (`(K, Diff)` of 12 bytes), freed when the time is settled.
+pub const STAGED: usize = 8192;
 
 /// Sums per record, spread over [`PARTS`] hash maps by bits 32-39 of the
 /// record's hash (a map places a record by the low bits of that hash and
@@ -167,10 +172,11 @@ impl<K: Hash + Eq> Partitioned<K> {
         }
     }
 
-    /// Adds every waiting update into its map.
+    /// Adds every waiting update into its map, and frees the buffers (a
+    /// settled map may be held for long: the counts of a service).
     pub fn settle(&mut self) {
         for (staged, map) in self.staged.iter_mut().zip(&mut self.parts) {
-            for (record, diff) in staged.drain(..) {
+            for (record, diff) in std::mem::take(staged) {
                 *map.entry(record).or_insert(0) += diff;
             }
         }
@@ -194,17 +200,27 @@ mod tests {
     use crate::hash::SplitMix64;
 
     /// Many updates (buffers fill and are added many times over), settled,
-    /// give each record's sum, the same as one map.
+    /// give each record's sum, the same as one map: updates to records of
+    /// every part, and three buffers' worth to a few records of part 0.
     #[test]
     fn partitioned_sums_equal_one_map() {
         let mut random = SplitMix64(7);
         let mut sums = Partitioned::new();
         let mut reference: BTreeMap<(u32, u32), Diff> = BTreeMap::new();
-        for _ in 0..200_000 {
-            let record = (random.below(3_000) as u32, random.below(4) as u32);
-            let diff = random.below(5) as Diff - 2;
+        let mut add = |record: (u32, u32), diff: Diff| {
             sums.add(record, diff);
             *reference.entry(record).or_insert(0) += diff;
+        };
+        let first_part: Vec<(u32, u32)> = (0..3_000u32)
+            .flat_map(|user| (0..4).map(move |topic| (user, topic)))
+            .filter(|record| Partitioned::part(record) == 0)
+            .collect();
+        assert!(first_part.len() > 10);
+        for i in 0..3 * STAGED + 100 {
+            let record = first_part[i % first_part.len()];
+            add(record, random.below(5) as Diff - 2);
+            let other = (random.below(3_000) as u32, random.below(4) as u32);
+            add(other, random.below(5) as Diff - 2);
         }
         assert!(!sums.is_empty());
         sums.settle();
