@@ -165,10 +165,7 @@ impl<K: Hash + Eq> Partitioned<K> {
         let staged = &mut self.staged[part];
         staged.push((record, diff));
         if staged.len() >= STAGED {
-            let map = &mut self.parts[part];
-            for (record, diff) in staged.drain(..) {
-                *map.entry(record).or_insert(0) += diff;
-            }
+            add_into(&mut self.parts[part], staged.drain(..));
         }
     }
 
@@ -176,15 +173,20 @@ impl<K: Hash + Eq> Partitioned<K> {
     /// settled map may be held for long: the counts of a service).
     pub fn settle(&mut self) {
         for (staged, map) in self.staged.iter_mut().zip(&mut self.parts) {
-            for (record, diff) in std::mem::take(staged) {
-                *map.entry(record).or_insert(0) += diff;
-            }
+            add_into(map, std::mem::take(staged));
         }
     }
 
     /// Whether no record has a sum (settled or not).
     pub fn is_empty(&self) -> bool {
         self.parts.iter().all(|p| p.is_empty()) && self.staged.iter().all(|s| s.is_empty())
+    }
+}
+
+/// Adds updates into a map of sums.
+fn add_into<K: Hash + Eq>(map: &mut IdMap<K, Diff>, updates: impl IntoIterator<Item = (K, Diff)>) {
+    for (record, diff) in updates {
+        *map.entry(record).or_insert(0) += diff;
     }
 }
 
