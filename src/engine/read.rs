@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use timely::worker::Worker;
 
 use super::customers;
-use super::translate::{self, wide_final, Numbered, Wide};
+use super::translate::{self, wide_final, Numbered, Staged, Wide};
 use super::{Engine, STEP_EVERY};
 use crate::dataflow::operators::set::{op_seq, Change};
 use crate::dataflow::{Day, Topic, User};
@@ -187,23 +187,25 @@ pub fn read_text_base(
     // About 12 bytes a line at least: this worker's share, plus 10%.
     let mut friendships: Vec<(User, User)> =
         Vec::with_capacity(per_worker_with_slack(bytes as usize / 12, me.1).min(1 << 28));
-    let mut self_loops = 0;
-    stats.friendship_records += read_shares::<Friendship<Numbered>>(
+    // The ids are staged (numbered in batches, `LocalTexts::stage`): the
+    // records hold occurrences until every share is read.
+    stats.friendship_records += read_shares::<Friendship<Staged>>(
         sources,
         sniffs,
         me,
         stats,
         base.stop_after,
         base.progress,
-        |f, _offset| {
-            if f.src == f.dst {
-                self_loops += 1;
-            } else {
-                friendships.push((User::from(f.src.0), User::from(f.dst.0)));
-            }
-        },
+        |f, _offset| friendships.push((f.src.0, f.dst.0)),
     );
-    stats.self_loops += self_loops;
+    let numbers = Staged::numbers();
+    for (a, b) in &mut friendships {
+        (*a, *b) = (numbers[*a as usize], numbers[*b as usize]);
+    }
+    drop(numbers);
+    let before = friendships.len();
+    friendships.retain(|(a, b)| a != b);
+    stats.self_loops += (before - friendships.len()) as u64;
     let ids = Numbered::take().users(worker, dictionary);
     for record in &mut local.records {
         record.0 = ids[record.0 as usize];
